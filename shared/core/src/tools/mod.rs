@@ -1,0 +1,3 @@
+//! Built-in tools that need nothing beyond the reader.
+
+pub mod inventory;
