@@ -1,0 +1,345 @@
+//! Package inventory: finds the packages inside an artifact — language lockfiles and manifests (npm, PyPI,
+//! crates.io, Maven, Go, RubyGems, NuGet, Packagist), installed-package databases of container images
+//! (dpkg, apk), package files (`.deb`, `.rpm`, `.crate`, wheels, jars, nupkgs), Go and cargo-auditable
+//! binaries and embedded SBOMs — and writes them as CycloneDX 1.6.
+//!
+//! Built on the core reader: [`PackageVisitor`] implements [`Visitor`], asks for a file's content only when
+//! one extractor of the registry ([`extract::REGISTRY`]) recognizes its name or path, buffers at most
+//! [`extract::MAX_CONTENT`] bytes, and records parse failures as [`EntryError`]s without stopping the walk.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod cyclonedx;
+pub mod extract;
+pub mod purl;
+
+#[cfg(test)]
+mod fixture_tests;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use portcullis_core::reader::{EntryInfo, Visitor};
+use portcullis_core::tool::{VisitorOutput, run_walk, tool_error};
+use portcullis_core::{
+    ArtifactSource, EntryError, Format, Inventory, Package, PackageRef, SecurityTool,
+    ToolConfiguration, ToolContext, ToolError, ToolErrorKind, ToolResult,
+};
+
+pub use cyclonedx::to_cyclonedx;
+use extract::{ExtractError, Extractor, Found, MAX_CONTENT, REGISTRY};
+
+/// What a walk found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PackageScan {
+    /// Packages, sorted and de-duplicated.
+    pub packages: Vec<Package>,
+    /// Files that looked like package metadata but could not be parsed.
+    pub errors: Vec<EntryError>,
+    /// Observations that are not packages: unpinned requirements (`requirements.txt` lines without `==`).
+    pub notes: Vec<EntryError>,
+}
+
+struct JarSeen {
+    path: String,
+    name: String,
+    layer: Option<String>,
+}
+
+/// The visitor that runs the extractors over a walk.
+pub struct PackageVisitor {
+    registry: &'static [Extractor],
+    packages: Vec<Package>,
+    errors: Vec<EntryError>,
+    notes: Vec<EntryError>,
+    formats: BTreeMap<Format, u64>,
+    jars: Vec<JarSeen>,
+    jars_with_pom: HashSet<String>,
+    manifests: HashMap<String, Vec<Package>>,
+    buf: Vec<u8>,
+}
+
+impl Default for PackageVisitor {
+    fn default() -> Self {
+        PackageVisitor::new()
+    }
+}
+
+impl std::fmt::Debug for PackageVisitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackageVisitor")
+            .field("packages", &self.packages.len())
+            .field("errors", &self.errors.len())
+            .finish()
+    }
+}
+
+fn is_jar_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [".jar", ".war", ".ear", ".hpi", ".jpi"]
+        .iter()
+        .any(|s| n.ends_with(s))
+}
+
+/// Turns an extractor's result into a [`Package`] at `entry`.
+pub(crate) fn to_package(
+    f: Found,
+    entry_path: &str,
+    layer: Option<&str>,
+    default_by: &'static str,
+) -> Package {
+    let purl = f
+        .purl
+        .clone()
+        .or_else(|| purl::build(&f.ecosystem, &f.name, &f.version, None));
+    Package {
+        package: PackageRef {
+            ecosystem: f.ecosystem,
+            name: f.name,
+            version: f.version,
+            purl,
+        },
+        location: entry_path.to_string(),
+        layer: layer.map(str::to_string),
+        source_name: f.source_name,
+        license: f.license,
+        found_by: f.found_by.unwrap_or(default_by).to_string(),
+        inferred: f.inferred,
+    }
+}
+
+impl PackageVisitor {
+    /// A visitor with every extractor of the registry.
+    pub fn new() -> Self {
+        PackageVisitor {
+            registry: REGISTRY,
+            packages: Vec::new(),
+            errors: Vec::new(),
+            notes: Vec::new(),
+            formats: BTreeMap::new(),
+            jars: Vec::new(),
+            jars_with_pom: HashSet::new(),
+            manifests: HashMap::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Count of leaf files per detected format seen so far.
+    pub fn formats(&self) -> &BTreeMap<Format, u64> {
+        &self.formats
+    }
+
+    /// Ends the walk: resolves jar fallbacks (MANIFEST.MF, then the file name) and returns the packages.
+    pub fn finish(mut self) -> PackageScan {
+        let jars = std::mem::take(&mut self.jars);
+        for jar in jars {
+            if self.jars_with_pom.contains(&jar.path) {
+                continue;
+            }
+            if let Some(pkgs) = self.manifests.remove(&jar.path) {
+                self.packages.extend(pkgs);
+                continue;
+            }
+            if let Some((name, version)) = extract::java::jar_name_guess(&jar.name) {
+                let mut f = Found::new(extract::java::MAVEN, name, version);
+                f.inferred = true;
+                self.packages.push(to_package(
+                    f,
+                    &jar.path,
+                    jar.layer.as_deref(),
+                    "java/jar-filename",
+                ));
+            }
+        }
+        let mut packages = self.packages;
+        packages.sort();
+        packages.dedup();
+        let mut errors = self.errors;
+        errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+        errors.dedup();
+        PackageScan {
+            packages,
+            errors,
+            notes: self.notes,
+        }
+    }
+
+    /// Runs the matching extractors on one file's bytes.
+    fn run(&mut self, entry: &EntryInfo, data: &[u8]) {
+        for ext in self.registry {
+            if !(ext.wants)(entry) {
+                continue;
+            }
+            match (ext.extract)(entry, data) {
+                Ok(out) => {
+                    for (name, constraint) in out.unpinned {
+                        let c = if constraint.is_empty() {
+                            "no version".to_string()
+                        } else {
+                            constraint
+                        };
+                        self.notes.push(EntryError {
+                            path: entry.path.clone(),
+                            message: format!(
+                                "unpinned requirement `{name}` ({c}): not reported as a package"
+                            ),
+                        });
+                    }
+                    let layer = entry.layer.as_deref();
+                    for f in out.packages {
+                        let pkg = to_package(f, &entry.path, layer, ext.id);
+                        match ext.id {
+                            "java/manifest" => {
+                                let owner = entry
+                                    .path
+                                    .rsplit_once("!/")
+                                    .map(|(o, _)| o)
+                                    .unwrap_or("")
+                                    .to_string();
+                                self.manifests.entry(owner).or_default().push(pkg);
+                            }
+                            "java/pom-properties" => {
+                                if let Some((owner, _)) =
+                                    entry.path.rsplit_once("!/META-INF/maven/")
+                                {
+                                    self.jars_with_pom.insert(owner.to_string());
+                                }
+                                self.packages.push(pkg);
+                            }
+                            _ => self.packages.push(pkg),
+                        }
+                    }
+                }
+                Err(e) => self.errors.push(EntryError {
+                    path: entry.path.clone(),
+                    message: format!("{}: {}", ext.id, portcullis_core::reader::error_chain(&e)),
+                }),
+            }
+        }
+    }
+}
+
+impl Visitor for PackageVisitor {
+    fn wants(&mut self, entry: &EntryInfo) -> bool {
+        *self.formats.entry(entry.format).or_default() += 1;
+        self.registry.iter().any(|e| (e.wants)(entry))
+    }
+
+    fn file(&mut self, entry: &EntryInfo, content: &mut dyn Read) -> io::Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        content.take(MAX_CONTENT + 1).read_to_end(&mut buf)?;
+        if buf.len() as u64 > MAX_CONTENT {
+            self.errors.push(EntryError {
+                path: entry.path.clone(),
+                message: ExtractError::TooLarge.to_string(),
+            });
+        } else {
+            self.run(entry, &buf);
+        }
+        // Keep a modest buffer for reuse, release big ones.
+        if buf.capacity() <= 4 * 1024 * 1024 {
+            self.buf = buf;
+        }
+        Ok(())
+    }
+
+    fn container(&mut self, entry: &EntryInfo) {
+        if entry.format == Format::Zip && is_jar_name(&entry.name) {
+            self.jars.push(JarSeen {
+                path: entry.path.clone(),
+                name: entry.name.clone(),
+                layer: entry.layer.clone(),
+            });
+        }
+    }
+}
+
+/// Errors reading an SBOM document given as bytes.
+#[derive(Debug, thiserror::Error)]
+pub enum SbomError {
+    /// Not valid JSON.
+    #[error("SBOM is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Valid JSON but not a supported CycloneDX / SPDX document.
+    #[error("unsupported SBOM: {0}")]
+    Unsupported(String),
+}
+
+/// Packages listed in a CycloneDX 1.4–1.6 JSON or SPDX 2.3 JSON document (components with a purl).
+pub fn packages_from_sbom(bytes: &[u8]) -> Result<Vec<Package>, SbomError> {
+    let found = extract::sbom_input::parse(bytes).map_err(|e| match e {
+        ExtractError::Json(j) => SbomError::Json(j),
+        other => SbomError::Unsupported(other.to_string()),
+    })?;
+    let mut out: Vec<Package> = found
+        .into_iter()
+        .map(|f| to_package(f, "", None, "sbom/document"))
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The `inventory/packages` tool.
+#[derive(Debug, Default, Clone)]
+pub struct PackageInventoryTool;
+
+/// Tool name.
+pub const TOOL_NAME: &str = "inventory/packages";
+
+#[async_trait]
+impl SecurityTool for PackageInventoryTool {
+    fn name(&self) -> &'static str {
+        TOOL_NAME
+    }
+
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_string()
+    }
+
+    async fn analyze(
+        &self,
+        source: Arc<dyn ArtifactSource>,
+        _config: &ToolConfiguration,
+        ctx: &ToolContext,
+    ) -> Result<ToolResult, ToolError> {
+        let ctx2 = ctx.clone();
+        let version = self.version();
+        tokio::task::spawn_blocking(move || {
+            run_walk(
+                TOOL_NAME,
+                version,
+                source.as_ref(),
+                &ctx2,
+                PackageVisitor::new(),
+                |v, _| {
+                    let formats = v.formats().clone();
+                    let scan = v.finish();
+                    VisitorOutput {
+                        findings: Vec::new(),
+                        inventory: Some(Inventory {
+                            entries: Vec::new(),
+                            entries_truncated: false,
+                            formats,
+                            packages: scan.packages,
+                        }),
+                        errors: scan.errors,
+                    }
+                },
+            )
+        })
+        .await
+        .map_err(|e| {
+            tool_error(
+                TOOL_NAME,
+                &ctx.artifact_id,
+                ToolErrorKind::Panicked,
+                e.to_string(),
+            )
+        })
+    }
+}

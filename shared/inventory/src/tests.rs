@@ -1,0 +1,1 @@
+//! Unit tests (fixture corpus scoring lives in `fixture_tests`).
