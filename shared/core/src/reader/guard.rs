@@ -78,7 +78,10 @@ impl Budget {
         if Instant::now() >= self.deadline {
             return Err(LimitHit::io(
                 UnscannableReason::Timeout,
-                format!("wall-time budget of {} s exhausted", self.limits.max_wall.as_secs()),
+                format!(
+                    "wall-time budget of {} s exhausted",
+                    self.limits.max_wall.as_secs()
+                ),
             ));
         }
         Ok(())
@@ -102,7 +105,10 @@ impl Budget {
         if total > self.limits.max_total_bytes {
             return Err(LimitHit::io(
                 UnscannableReason::TotalSizeExceeded,
-                format!("more than {} uncompressed bytes in total", self.limits.max_total_bytes),
+                format!(
+                    "more than {} uncompressed bytes in total",
+                    self.limits.max_total_bytes
+                ),
             ));
         }
         // Overall ratio against the outermost artifact: catches nested bombs whose every level looks modest.
@@ -135,6 +141,31 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// What a visitor reads from a leaf: counts bytes and checks the wall-time budget every [`TIME_CHECK_EVERY`]
+/// bytes, so a visitor reading one huge file cannot outlive the deadline.
+pub(crate) struct LeafReader<R> {
+    pub inner: R,
+    pub count: Rc<Cell<u64>>,
+    pub budget: Rc<Budget>,
+    pub next_check: u64,
+}
+
+/// How often (in bytes read) a leaf reader checks the clock.
+const TIME_CHECK_EVERY: u64 = 4 * 1024 * 1024;
+
+impl<R: Read> Read for LeafReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let total = self.count.get() + n as u64;
+        self.count.set(total);
+        if total >= self.next_check {
+            self.next_check = total + TIME_CHECK_EVERY;
+            self.budget.check_time()?;
+        }
+        Ok(n)
+    }
+}
+
 /// Guards the output of a decoder: total budget, ratio against its own compressed input, time.
 pub(crate) struct DecodeGuard<R> {
     pub inner: R,
@@ -151,7 +182,10 @@ const RATIO_FLOOR: u64 = 1024 * 1024;
 impl<R: Read> Read for DecodeGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.budget.check_time()?;
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) => return Err(self.locate(e)),
+        };
         self.output += n as u64;
         self.budget.add_decompressed(n as u64)?;
         let input = self.input.get().max(1);
@@ -168,14 +202,48 @@ impl<R: Read> Read for DecodeGuard<R> {
     }
 }
 
+impl<R> DecodeGuard<R> {
+    /// Says where a decoder failed (limit hits pass through untouched so they keep their reason); decoder
+    /// memory caps (xz dictionary, zstd window) become an explicit unsupported-format hit.
+    fn locate(&self, e: io::Error) -> io::Error {
+        if classify(&e).is_some() {
+            return e;
+        }
+        let msg = e.to_string();
+        if msg.contains("mem_limit")
+            || msg.contains("too much memory")
+            || msg.contains("memory limit")
+        {
+            return LimitHit::io(
+                UnscannableReason::UnsupportedFormat,
+                format!(
+                    "{} stream needs more decoder memory than the reader allows (window/dictionary cap): {msg}",
+                    self.what
+                ),
+            );
+        }
+        io::Error::new(
+            e.kind(),
+            format!(
+                "{} stream corrupt or truncated near compressed byte {} (after {} bytes out): {msg}",
+                self.what,
+                self.input.get(),
+                self.output
+            ),
+        )
+    }
+}
+
 /// Bounds one entry: at most `max` bytes may be read, else [`UnscannableReason::EntryTooLarge`]; when a
-/// declared size is known, reading more than it is [`UnscannableReason::LyingSize`].
+/// declared size is known, reading more than it is [`UnscannableReason::LyingSize`], and reaching the end
+/// before it is `short` (a lie for zip, a truncation for stream containers).
 pub(crate) struct EntryGuard<R> {
     pub inner: R,
     pub read: u64,
     pub max: u64,
     pub declared: Option<u64>,
     pub path: Rc<str>,
+    pub short: UnscannableReason,
 }
 
 impl<R: Read> Read for EntryGuard<R> {
@@ -185,6 +253,24 @@ impl<R: Read> Read for EntryGuard<R> {
         let want = (buf.len() as u64).min(allowed) as usize;
         let n = self.inner.read(&mut buf[..want])?;
         self.read += n as u64;
+        if n == 0
+            && want > 0
+            && let Some(d) = self.declared
+            && self.read < d
+        {
+            let what = if self.short == UnscannableReason::LyingSize {
+                "holds only"
+            } else {
+                "is truncated after"
+            };
+            return Err(LimitHit::io(
+                self.short,
+                format!(
+                    "{} declares {} bytes but {what} {}",
+                    self.path, d, self.read
+                ),
+            ));
+        }
         if let Some(d) = self.declared
             && self.read > d
         {
@@ -196,7 +282,10 @@ impl<R: Read> Read for EntryGuard<R> {
         if self.read > self.max {
             return Err(LimitHit::io(
                 UnscannableReason::EntryTooLarge,
-                format!("{} is larger than the {}-byte entry limit", self.path, self.max),
+                format!(
+                    "{} is larger than the {}-byte entry limit",
+                    self.path, self.max
+                ),
             ));
         }
         Ok(n)
@@ -243,6 +332,5 @@ mod tests {
         assert_eq!(found.reason, UnscannableReason::LyingSize);
         let plain = io::Error::new(io::ErrorKind::UnexpectedEof, "eof");
         assert!(classify(&plain).is_none());
-        let _ = plain.source();
     }
 }

