@@ -11,7 +11,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    ArtifactId, ArtifactMetadata, ArtifactRef, Finding, SCHEMA_VERSION, ToolError, ToolErrorKind, ToolResult,
+    ArtifactId, ArtifactMetadata, ArtifactRef, Finding, SCHEMA_VERSION, ToolError, ToolErrorKind,
+    ToolResult,
 };
 use crate::policy::Policy;
 use crate::tool::{ArtifactSource, SecurityTool, ToolConfiguration, ToolContext, tool_error};
@@ -96,7 +97,13 @@ impl ToolChainResult {
     /// Computes risk and verdict under `policy` as of `now`.
     pub fn finalize(&mut self, policy: &Policy, now: DateTime<Utc>) {
         let today: NaiveDate = now.date_naive();
-        let eval = evaluate(&self.results, &self.errors, policy, self.artifact.key(), today);
+        let eval = evaluate(
+            &self.results,
+            &self.errors,
+            policy,
+            self.artifact.key(),
+            today,
+        );
         self.verdict = eval.verdict;
         self.risk_score = eval.risk_score;
         self.reasons = eval.reasons;
@@ -172,7 +179,11 @@ impl ToolManager {
                     format!("no result within {} s", timeout.as_secs()),
                 )),
                 Err(join) => {
-                    let kind = if join.is_panic() { ToolErrorKind::Panicked } else { ToolErrorKind::Failed };
+                    let kind = if join.is_panic() {
+                        ToolErrorKind::Panicked
+                    } else {
+                        ToolErrorKind::Failed
+                    };
                     let msg = if join.is_panic() {
                         let p = join.into_panic();
                         p.downcast_ref::<&str>()

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::chain::ToolChainResult;
 use crate::model::{
-    ArtifactId, ArtifactRef, FindingDetail, FindingKind, LicensePolicy, MalwareDetail, PackageRef, SCHEMA_VERSION,
-    Severity, VulnerabilityDetail,
+    ArtifactId, ArtifactRef, FindingDetail, FindingKind, LicensePolicy, MalwareDetail, PackageRef,
+    SCHEMA_VERSION, Severity, VulnerabilityDetail,
 };
 use crate::verdict::{QuarantineReason, Verdict, VerdictReason};
 
@@ -209,8 +209,10 @@ pub fn build_events(chain: &ToolChainResult) -> Vec<SecurityEvent> {
     };
 
     // Vulnerabilities: one event per advisory × package.
-    let mut vulns: BTreeMap<(String, String, String, String), (VulnerabilityDetail, Severity, Vec<String>, bool)> =
-        BTreeMap::new();
+    let mut vulns: BTreeMap<
+        (String, String, String, String),
+        (VulnerabilityDetail, Severity, Vec<String>, bool),
+    > = BTreeMap::new();
     let mut counts: BTreeMap<FindingKind, u64> = BTreeMap::new();
     let mut others = Vec::new();
     for (_slot, f) in chain.findings() {
@@ -224,7 +226,9 @@ pub fn build_events(chain: &ToolChainResult) -> Vec<SecurityEvent> {
                     v.package.name.clone(),
                     v.package.version.clone(),
                 );
-                let e = vulns.entry(key).or_insert_with(|| (v.clone(), f.severity, Vec::new(), true));
+                let e = vulns
+                    .entry(key)
+                    .or_insert_with(|| (v.clone(), f.severity, Vec::new(), true));
                 if let Some(l) = &f.location {
                     e.2.push(l.clone());
                 }
@@ -290,7 +294,14 @@ pub fn build_events(chain: &ToolChainResult) -> Vec<SecurityEvent> {
             .reasons
             .iter()
             .map(|r| r.code)
-            .find(|c| !matches!(c, QuarantineReason::Unscannable | QuarantineReason::ToolError | QuarantineReason::MissingTool))
+            .find(|c| {
+                !matches!(
+                    c,
+                    QuarantineReason::Unscannable
+                        | QuarantineReason::ToolError
+                        | QuarantineReason::MissingTool
+                )
+            })
             .unwrap_or(QuarantineReason::RiskThreshold);
         push(
             EventPayload::ArtifactQuarantined {

@@ -14,7 +14,10 @@ enum Tok {
     Any,      // ?
     Star,     // *
     StarStar, // **
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 impl Glob {
@@ -58,7 +61,9 @@ impl Glob {
                             break;
                         }
                         first = false;
-                        if chars.get(j + 1) == Some(&'-') && chars.get(j + 2).is_some_and(|&e| e != ']') {
+                        if chars.get(j + 1) == Some(&'-')
+                            && chars.get(j + 2).is_some_and(|&e| e != ']')
+                        {
                             let end = chars[j + 2];
                             if end < c {
                                 return Err(format!("bad range `{c}-{end}` in `{pattern}`"));

@@ -106,7 +106,9 @@ impl ArtifactRef {
 }
 
 /// Stable artifact identifier (see [`ArtifactRef::artifact_id`]).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct ArtifactId(pub String);
 
@@ -121,7 +123,9 @@ impl ArtifactId {
     pub fn parse(s: &str) -> Option<ArtifactId> {
         let ok = s.len() == 33
             && s.starts_with('a')
-            && s[1..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && s[1..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         ok.then(|| ArtifactId(s.to_string()))
     }
 }
@@ -139,7 +143,9 @@ pub struct ArtifactMetadata {
 }
 
 /// Formats detected by content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// Zero bytes.
@@ -244,7 +250,18 @@ impl fmt::Display for Format {
 
 /// Severity of a finding, ordered from least to most severe.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    Default,
 )]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Severity {
@@ -312,7 +329,9 @@ impl fmt::Display for Severity {
 }
 
 /// A package found inside an artifact.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub struct PackageRef {
     /// OSV ecosystem name (`npm`, `PyPI`, `crates.io`, `Maven`, `Go`, `Debian`, `Alpine`, …).
     pub ecosystem: String,
@@ -403,7 +422,9 @@ impl FindingDetail {
 }
 
 /// Finding kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// See [`VulnerabilityDetail`].
@@ -541,7 +562,9 @@ pub struct UnscannableDetail {
 }
 
 /// Typed reasons for "not scanned". Never CLEAN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UnscannableReason {
     /// The artifact is larger than the policy allows.
@@ -639,16 +662,18 @@ impl Finding {
     }
 
     /// An unscannable finding.
-    pub fn unscannable(tool: &str, reason: UnscannableReason, detail: String, location: Option<String>) -> Finding {
+    pub fn unscannable(
+        tool: &str,
+        reason: UnscannableReason,
+        detail: String,
+        location: Option<String>,
+    ) -> Finding {
         Finding::new(
             tool,
             Severity::High,
             format!("not scanned: {reason}"),
             location,
-            FindingDetail::Unscannable(UnscannableDetail {
-                reason,
-                detail,
-            }),
+            FindingDetail::Unscannable(UnscannableDetail { reason, detail }),
             &[reason.as_str()],
         )
     }
@@ -762,7 +787,8 @@ impl ToolResult {
     pub fn normalize(&mut self) {
         self.findings.sort_by(|a, b| a.id.cmp(&b.id));
         self.findings.dedup_by(|a, b| a.id == b.id);
-        self.errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+        self.errors
+            .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
         self.errors.dedup();
         if let Some(inv) = &mut self.inventory {
             inv.packages.sort();

@@ -361,7 +361,12 @@ impl TryFrom<RawPolicy> for Policy {
     fn try_from(raw: RawPolicy) -> Result<Policy, PolicyError> {
         match raw.version {
             Some(1) => {}
-            Some(v) => return Err(invalid("version", format!("unsupported version {v} (expected 1)"))),
+            Some(v) => {
+                return Err(invalid(
+                    "version",
+                    format!("unsupported version {v} (expected 1)"),
+                ));
+            }
             None => return Err(invalid("version", "missing (expected `version = 1`)")),
         }
 
@@ -386,7 +391,10 @@ impl TryFrom<RawPolicy> for Policy {
         if let Some(c) = v.cvss_threshold
             && !(0.0..=10.0).contains(&c)
         {
-            return Err(invalid("vulnerabilities.cvss_threshold", format!("{c} is outside 0–10")));
+            return Err(invalid(
+                "vulnerabilities.cvss_threshold",
+                format!("{c} is outside 0–10"),
+            ));
         }
         if v.max_db_age_hours == Some(0) {
             return Err(invalid("vulnerabilities.max_db_age_hours", "must be ≥ 1"));
@@ -408,8 +416,14 @@ impl TryFrom<RawPolicy> for Policy {
         let deny = l.deny.unwrap_or_default();
         check_id_list("licenses.allow", &allow)?;
         check_id_list("licenses.deny", &deny)?;
-        if let Some(both) = allow.iter().find(|a| deny.iter().any(|d| d.eq_ignore_ascii_case(a))) {
-            return Err(invalid("licenses.deny", format!("`{both}` is both allowed and denied")));
+        if let Some(both) = allow
+            .iter()
+            .find(|a| deny.iter().any(|d| d.eq_ignore_ascii_case(a)))
+        {
+            return Err(invalid(
+                "licenses.deny",
+                format!("`{both}` is both allowed and denied"),
+            ));
         }
         let licenses = LicensePolicyConfig {
             allow,
@@ -426,7 +440,10 @@ impl TryFrom<RawPolicy> for Policy {
 
         let risk_threshold = raw.risk.and_then(|r| r.quarantine_threshold).unwrap_or(7.0);
         if !(0.0..=10.0).contains(&risk_threshold) || risk_threshold.is_nan() {
-            return Err(invalid("risk.quarantine_threshold", format!("{risk_threshold} is outside 0–10")));
+            return Err(invalid(
+                "risk.quarantine_threshold",
+                format!("{risk_threshold} is outside 0–10"),
+            ));
         }
 
         let t = raw.tools.unwrap_or(RawTools {
@@ -436,10 +453,16 @@ impl TryFrom<RawPolicy> for Policy {
             settings: None,
         });
         let enabled = t.enabled.unwrap_or_else(|| {
-            ["vuln", "license", "malware", "secrets"].iter().map(|s| s.to_string()).collect()
+            ["vuln", "license", "malware", "secrets"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
         });
         if enabled.is_empty() {
-            return Err(invalid("tools.enabled", "at least one tool must be enabled"));
+            return Err(invalid(
+                "tools.enabled",
+                "at least one tool must be enabled",
+            ));
         }
         for (i, tool) in enabled.iter().enumerate() {
             if !KNOWN_TOOLS.contains(&tool.as_str()) {
@@ -457,7 +480,10 @@ impl TryFrom<RawPolicy> for Policy {
         }
         let timeout_s = t.timeout_seconds.unwrap_or(600);
         if timeout_s == 0 || timeout_s > 3600 {
-            return Err(invalid("tools.timeout_seconds", format!("{timeout_s} is outside 1–3600")));
+            return Err(invalid(
+                "tools.timeout_seconds",
+                format!("{timeout_s} is outside 1–3600"),
+            ));
         }
         let tools = ToolsPolicy {
             enabled,
@@ -504,23 +530,45 @@ fn parse_limits(raw: Option<RawLimits>) -> Result<Limits, PolicyError> {
         }
     }
     let limits = Limits {
-        max_artifact_bytes: positive("limits.max_artifact_mib", r.max_artifact_mib, d.max_artifact_bytes, MIB)?,
+        max_artifact_bytes: positive(
+            "limits.max_artifact_mib",
+            r.max_artifact_mib,
+            d.max_artifact_bytes,
+            MIB,
+        )?,
         max_total_bytes: positive(
             "limits.max_total_uncompressed_mib",
             r.max_total_uncompressed_mib,
             d.max_total_bytes,
             MIB,
         )?,
-        max_entry_bytes: positive("limits.max_entry_mib", r.max_entry_mib, d.max_entry_bytes, MIB)?,
-        max_ratio: positive("limits.max_compression_ratio", r.max_compression_ratio, d.max_ratio, 1)?,
+        max_entry_bytes: positive(
+            "limits.max_entry_mib",
+            r.max_entry_mib,
+            d.max_entry_bytes,
+            MIB,
+        )?,
+        max_ratio: positive(
+            "limits.max_compression_ratio",
+            r.max_compression_ratio,
+            d.max_ratio,
+            1,
+        )?,
         max_entries: positive("limits.max_entries", r.max_entries, d.max_entries, 1)?,
         max_depth: match r.max_depth {
             None => d.max_depth,
             Some(0) => return Err(invalid("limits.max_depth", "must be ≥ 1")),
-            Some(n) if n > 64 => return Err(invalid("limits.max_depth", format!("{n} is above 64"))),
+            Some(n) if n > 64 => {
+                return Err(invalid("limits.max_depth", format!("{n} is above 64")));
+            }
             Some(n) => n,
         },
-        max_wall: Duration::from_secs(positive("limits.max_wall_seconds", r.max_wall_seconds, d.max_wall.as_secs(), 1)?),
+        max_wall: Duration::from_secs(positive(
+            "limits.max_wall_seconds",
+            r.max_wall_seconds,
+            d.max_wall.as_secs(),
+            1,
+        )?),
     };
     if limits.max_entry_bytes > limits.max_total_bytes {
         return Err(invalid(
@@ -535,12 +583,26 @@ fn parse_exception(i: usize, e: RawException) -> Result<Exception, PolicyError> 
     let field = |name: &str| format!("exceptions[{i}].{name}");
     let reason = match e.reason {
         Some(r) if !r.trim().is_empty() => r,
-        _ => return Err(invalid(field("reason"), "mandatory: say why the exception exists")),
+        _ => {
+            return Err(invalid(
+                field("reason"),
+                "mandatory: say why the exception exists",
+            ));
+        }
     };
     let expires = match e.expires {
-        None => return Err(invalid(field("expires"), "mandatory: the last day (YYYY-MM-DD) it applies")),
-        Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .map_err(|err| invalid(field("expires"), format!("`{s}` is not a YYYY-MM-DD date: {err}")))?,
+        None => {
+            return Err(invalid(
+                field("expires"),
+                "mandatory: the last day (YYYY-MM-DD) it applies",
+            ));
+        }
+        Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|err| {
+            invalid(
+                field("expires"),
+                format!("`{s}` is not a YYYY-MM-DD date: {err}"),
+            )
+        })?,
     };
     let path = e
         .path
@@ -550,7 +612,12 @@ fn parse_exception(i: usize, e: RawException) -> Result<Exception, PolicyError> 
         .artifact_key
         .map(|p| Glob::new(&p).map_err(|m| invalid(field("artifact_key"), m)))
         .transpose()?;
-    for (name, value) in [("advisory", &e.advisory), ("purl", &e.purl), ("license", &e.license), ("rule", &e.rule)] {
+    for (name, value) in [
+        ("advisory", &e.advisory),
+        ("purl", &e.purl),
+        ("license", &e.license),
+        ("rule", &e.rule),
+    ] {
         if let Some(v) = value
             && v.trim().is_empty()
         {
@@ -560,7 +627,10 @@ fn parse_exception(i: usize, e: RawException) -> Result<Exception, PolicyError> 
     if let Some(p) = &e.purl
         && !p.starts_with("pkg:")
     {
-        return Err(invalid(field("purl"), format!("`{p}` is not a package URL (pkg:…)")));
+        return Err(invalid(
+            field("purl"),
+            format!("`{p}` is not a package URL (pkg:…)"),
+        ));
     }
     if e.advisory.is_none()
         && e.purl.is_none()
@@ -609,31 +679,78 @@ mod tests {
     #[test]
     fn unknown_fields_are_rejected_with_their_name() {
         let e = Policy::from_toml("version = 1\n[limits]\nmax_dept = 3\n").unwrap_err();
-        let PolicyError::Parse { message, .. } = e else { panic!("{e:?}") };
+        let PolicyError::Parse { message, .. } = e else {
+            panic!("{e:?}")
+        };
         assert!(message.contains("max_dept"), "{message}");
     }
 
     #[test]
     fn invalid_values_name_the_field() {
         let cases = [
-            ("version = 1\n[vulnerabilities]\nseverity_threshold = \"urgent\"", "vulnerabilities.severity_threshold"),
-            ("version = 1\n[vulnerabilities]\ncvss_threshold = 11.0", "vulnerabilities.cvss_threshold"),
-            ("version = 1\n[risk]\nquarantine_threshold = -1.0", "risk.quarantine_threshold"),
-            ("version = 1\n[limits]\nmax_compression_ratio = 0", "limits.max_compression_ratio"),
+            (
+                "version = 1\n[vulnerabilities]\nseverity_threshold = \"urgent\"",
+                "vulnerabilities.severity_threshold",
+            ),
+            (
+                "version = 1\n[vulnerabilities]\ncvss_threshold = 11.0",
+                "vulnerabilities.cvss_threshold",
+            ),
+            (
+                "version = 1\n[risk]\nquarantine_threshold = -1.0",
+                "risk.quarantine_threshold",
+            ),
+            (
+                "version = 1\n[limits]\nmax_compression_ratio = 0",
+                "limits.max_compression_ratio",
+            ),
             ("version = 1\n[limits]\nmax_depth = 100", "limits.max_depth"),
-            ("version = 1\n[limits]\nmax_entry_mib = 9000\nmax_total_uncompressed_mib = 10", "limits.max_entry_mib"),
-            ("version = 1\n[tools]\nenabled = [\"clamav\"]", "tools.enabled[0]"),
+            (
+                "version = 1\n[limits]\nmax_entry_mib = 9000\nmax_total_uncompressed_mib = 10",
+                "limits.max_entry_mib",
+            ),
+            (
+                "version = 1\n[tools]\nenabled = [\"clamav\"]",
+                "tools.enabled[0]",
+            ),
             ("version = 1\n[tools]\nenabled = []", "tools.enabled"),
-            ("version = 1\n[tools]\ntimeout_seconds = 0", "tools.timeout_seconds"),
-            ("version = 1\n[licenses]\nallow = [\"MIT\"]\ndeny = [\"mit\"]", "licenses.deny"),
-            ("version = 1\n[licenses]\ndeny = [\"GPL 3\"]", "licenses.deny[0]"),
+            (
+                "version = 1\n[tools]\ntimeout_seconds = 0",
+                "tools.timeout_seconds",
+            ),
+            (
+                "version = 1\n[licenses]\nallow = [\"MIT\"]\ndeny = [\"mit\"]",
+                "licenses.deny",
+            ),
+            (
+                "version = 1\n[licenses]\ndeny = [\"GPL 3\"]",
+                "licenses.deny[0]",
+            ),
             ("version = 2", "version"),
-            ("version = 1\n[[exceptions]]\nadvisory = \"CVE-1\"\nexpires = \"2030-01-01\"", "exceptions[0].reason"),
-            ("version = 1\n[[exceptions]]\nadvisory = \"CVE-1\"\nreason = \"x\"", "exceptions[0].expires"),
-            ("version = 1\n[[exceptions]]\nadvisory = \"CVE-1\"\nreason = \"x\"\nexpires = \"31/12/2030\"", "exceptions[0].expires"),
-            ("version = 1\n[[exceptions]]\nreason = \"x\"\nexpires = \"2030-01-01\"", "exceptions[0]"),
-            ("version = 1\n[[exceptions]]\npurl = \"npm/x\"\nreason = \"x\"\nexpires = \"2030-01-01\"", "exceptions[0].purl"),
-            ("version = 1\n[[exceptions]]\npath = \"a[\"\nreason = \"x\"\nexpires = \"2030-01-01\"", "exceptions[0].path"),
+            (
+                "version = 1\n[[exceptions]]\nadvisory = \"CVE-1\"\nexpires = \"2030-01-01\"",
+                "exceptions[0].reason",
+            ),
+            (
+                "version = 1\n[[exceptions]]\nadvisory = \"CVE-1\"\nreason = \"x\"",
+                "exceptions[0].expires",
+            ),
+            (
+                "version = 1\n[[exceptions]]\nadvisory = \"CVE-1\"\nreason = \"x\"\nexpires = \"31/12/2030\"",
+                "exceptions[0].expires",
+            ),
+            (
+                "version = 1\n[[exceptions]]\nreason = \"x\"\nexpires = \"2030-01-01\"",
+                "exceptions[0]",
+            ),
+            (
+                "version = 1\n[[exceptions]]\npurl = \"npm/x\"\nreason = \"x\"\nexpires = \"2030-01-01\"",
+                "exceptions[0].purl",
+            ),
+            (
+                "version = 1\n[[exceptions]]\npath = \"a[\"\nreason = \"x\"\nexpires = \"2030-01-01\"",
+                "exceptions[0].path",
+            ),
         ];
         for (doc, field) in cases {
             match Policy::from_toml(doc) {
@@ -657,8 +774,19 @@ mod tests {
 
     #[test]
     fn malformed_yaml_is_a_parse_error_not_a_panic() {
-        for doc in ["version: [1", "a: &a [*a]", "version: 1\nlimits: {max_depth: \"x\"}", "\u{0}\u{1}"] {
-            assert!(matches!(Policy::from_yaml(doc), Err(PolicyError::Parse { .. }) | Err(PolicyError::Invalid { .. })), "{doc}");
+        for doc in [
+            "version: [1",
+            "a: &a [*a]",
+            "version: 1\nlimits: {max_depth: \"x\"}",
+            "\u{0}\u{1}",
+        ] {
+            assert!(
+                matches!(
+                    Policy::from_yaml(doc),
+                    Err(PolicyError::Parse { .. }) | Err(PolicyError::Invalid { .. })
+                ),
+                "{doc}"
+            );
         }
     }
 

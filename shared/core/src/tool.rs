@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use crate::model::{
-    ArtifactId, ArtifactRef, EntryError, Finding, Inventory, SCHEMA_VERSION, ToolError, ToolErrorKind, ToolResult,
-    ToolStats, ToolStatus, UnscannableReason,
+    ArtifactId, ArtifactRef, EntryError, Finding, Inventory, SCHEMA_VERSION, ToolError,
+    ToolErrorKind, ToolResult, ToolStats, ToolStatus, UnscannableReason,
 };
 use crate::policy::Policy;
 use crate::reader::{ReaderError, Visitor, WalkOptions, WalkReport, walk_path, walk_reader};
@@ -102,7 +102,12 @@ impl ToolConfiguration {
     pub fn from_policy(policy: &Policy, slot: &str) -> ToolConfiguration {
         ToolConfiguration {
             enabled: policy.tool_enabled(slot),
-            settings: policy.tools.settings.get(slot).cloned().unwrap_or(serde_json::Value::Null),
+            settings: policy
+                .tools
+                .settings
+                .get(slot)
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
         }
     }
 }
@@ -131,7 +136,11 @@ pub struct ToolContext {
 
 impl ToolContext {
     /// A context for `artifact` under `policy`, with an optional external deadline.
-    pub fn new(artifact: ArtifactRef, policy: Arc<Policy>, deadline: Option<Instant>) -> ToolContext {
+    pub fn new(
+        artifact: ArtifactRef,
+        policy: Arc<Policy>,
+        deadline: Option<Instant>,
+    ) -> ToolContext {
         let artifact_id = artifact.artifact_id();
         let mut walk = WalkOptions::new(policy.limits.clone());
         walk.deadline = deadline;
@@ -218,14 +227,20 @@ where
             result.errors = out.errors;
             result.errors.extend(report.errors.iter().cloned());
             for issue in &report.issues {
-                result
-                    .findings
-                    .push(Finding::unscannable(tool, issue.reason, issue.detail.clone(), Some(issue.path.clone())));
+                result.findings.push(Finding::unscannable(
+                    tool,
+                    issue.reason,
+                    issue.detail.clone(),
+                    Some(issue.path.clone()),
+                ));
             }
             if report.issues_dropped > 0 {
                 result.errors.push(EntryError {
                     path: source.display_name(),
-                    message: format!("{} further unscannable entries not listed", report.issues_dropped),
+                    message: format!(
+                        "{} further unscannable entries not listed",
+                        report.issues_dropped
+                    ),
                 });
             }
             if !report.complete() {
@@ -267,7 +282,12 @@ where
 }
 
 /// Builds a [`ToolError`].
-pub fn tool_error(tool: &str, artifact_id: &ArtifactId, kind: ToolErrorKind, message: impl Into<String>) -> ToolError {
+pub fn tool_error(
+    tool: &str,
+    artifact_id: &ArtifactId,
+    kind: ToolErrorKind,
+    message: impl Into<String>,
+) -> ToolError {
     ToolError {
         schema_version: SCHEMA_VERSION,
         tool: tool.to_string(),

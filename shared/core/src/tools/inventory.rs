@@ -11,7 +11,10 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{EntryRecord, Format, Inventory, ToolError, ToolErrorKind, ToolResult};
 use crate::reader::{EntryInfo, Visitor};
-use crate::tool::{ArtifactSource, SecurityTool, ToolConfiguration, ToolContext, VisitorOutput, run_walk, tool_error};
+use crate::tool::{
+    ArtifactSource, SecurityTool, ToolConfiguration, ToolContext, VisitorOutput, run_walk,
+    tool_error,
+};
 
 /// Most entries listed in one result (the counts cover all).
 pub const MAX_LISTED: usize = 10_000;
@@ -94,12 +97,26 @@ impl SecurityTool for EntryInventory {
         let name = self.name();
         let version = self.version();
         tokio::task::spawn_blocking(move || {
-            run_walk(name, version, source.as_ref(), &ctx2, InventoryVisitor::default(), |v, _| VisitorOutput {
-                inventory: Some(v.into_inventory()),
-                ..VisitorOutput::default()
-            })
+            run_walk(
+                name,
+                version,
+                source.as_ref(),
+                &ctx2,
+                InventoryVisitor::default(),
+                |v, _| VisitorOutput {
+                    inventory: Some(v.into_inventory()),
+                    ..VisitorOutput::default()
+                },
+            )
         })
         .await
-        .map_err(|e| tool_error(name, &ctx.artifact_id, ToolErrorKind::Panicked, e.to_string()))
+        .map_err(|e| {
+            tool_error(
+                name,
+                &ctx.artifact_id,
+                ToolErrorKind::Panicked,
+                e.to_string(),
+            )
+        })
     }
 }
