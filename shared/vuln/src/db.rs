@@ -1,0 +1,1036 @@
+//! The OSV database index: built from directories of OSV JSON files and OSV `all.zip` exports, stored as one
+//! compact file (versioned header, SHA-256 checksum, zstd-compressed postcard payload), loaded once and queried
+//! per package. Checks on load: magic, format version, lengths, checksum, decoding and internal references, so
+//! untrusted bytes give a typed [`DbError`], never a panic. Range evaluation follows osv-scalibr (CRATES.md
+//! §6.2): explicit versions, then ECOSYSTEM/SEMVER ranges with sorted events (GIT ranges ignored), an empty
+//! version counting as affected.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use portcullis_core::model::{PackageRef, Severity};
+use portcullis_core::policy::VulnerabilityPolicy;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::cvss;
+use crate::osv::{OsvAffected, OsvRecord, OsvSeverity};
+use crate::version::{Scheme, canonical_ecosystem, scheme_for};
+
+/// Version of the on-disk format; bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+const MAGIC: &[u8; 8] = b"PCVULNDB";
+const HEADER_LEN: usize = 64;
+const FLAG_ZSTD: u32 = 1;
+/// Largest decompressed payload accepted on load.
+pub const MAX_PAYLOAD: u64 = 2 << 30;
+/// Largest single JSON file read from a source (directory entry or zip member).
+pub const MAX_RECORD_BYTES: u64 = 64 << 20;
+const MAX_SKIPPED_LISTED: usize = 100;
+
+/// Errors of building, storing, loading and checking the database.
+#[derive(Debug, Error)]
+pub enum DbError {
+    /// A source path does not exist.
+    #[error("OSV source {0} does not exist")]
+    MissingSource(PathBuf),
+    /// I/O on a path.
+    #[error("I/O on {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A source zip could not be opened or read.
+    #[error("OSV zip {path}: {source}")]
+    Zip {
+        /// The zip file.
+        path: PathBuf,
+        /// The error.
+        source: zip::result::ZipError,
+    },
+    /// The sources held no usable OSV record.
+    #[error("no OSV records found in {0:?}")]
+    NoRecords(Vec<PathBuf>),
+    /// Encoding the index failed.
+    #[error("encoding the database: {0}")]
+    Encode(String),
+    /// The bytes are not a database file.
+    #[error("not a Portcullis vulnerability database (bad magic)")]
+    BadMagic,
+    /// The file is from another format version.
+    #[error("database format version {found} is not supported (this build reads {expected})")]
+    UnsupportedFormat {
+        /// Version in the file.
+        found: u32,
+        /// Version this build reads.
+        expected: u32,
+    },
+    /// The file is shorter than its header says, or has trailing bytes.
+    #[error("database truncated or malformed: {0}")]
+    Truncated(String),
+    /// The payload checksum does not match.
+    #[error("database checksum mismatch (corrupt or tampered file)")]
+    Checksum,
+    /// Decompression failed.
+    #[error("database payload could not be decompressed: {0}")]
+    Decompress(String),
+    /// Decoding failed.
+    #[error("database payload could not be decoded: {0}")]
+    Decode(String),
+    /// Decoded, but internally inconsistent.
+    #[error("database inconsistent: {0}")]
+    Inconsistent(String),
+    /// The database is older than the policy allows.
+    #[error(transparent)]
+    Stale(#[from] StaleDatabase),
+}
+
+/// The database is older than `vulnerabilities.max_db_age_hours` allows.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "vulnerability database built at {built_at} is {age_hours} h old; the policy allows at most {max_age_hours} h"
+)]
+pub struct StaleDatabase {
+    /// When the database was built.
+    pub built_at: DateTime<Utc>,
+    /// Its age in whole hours.
+    pub age_hours: u64,
+    /// The policy's maximum, in hours.
+    pub max_age_hours: u64,
+}
+
+/// Counters of one ecosystem.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcosystemCounts {
+    /// Advisories with at least one affected package in this ecosystem.
+    pub advisories: u64,
+    /// Distinct package names.
+    pub packages: u64,
+    /// Affected entries.
+    pub affected: u64,
+}
+
+/// What the database says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// On-disk format version.
+    pub schema_version: u32,
+    /// When the index was built.
+    pub built_at: DateTime<Utc>,
+    /// Newest `modified` time among the records (RFC 3339), when any had one.
+    pub data_modified: Option<String>,
+    /// The sources it was built from, as given.
+    pub sources: Vec<String>,
+    /// Advisories indexed (withdrawn ones excluded).
+    pub advisories: u64,
+    /// `MAL-` advisories among them.
+    pub malware_advisories: u64,
+    /// Per canonical ecosystem.
+    pub ecosystems: BTreeMap<String, EcosystemCounts>,
+}
+
+/// One advisory, as the index keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Advisory {
+    /// Advisory id.
+    pub id: String,
+    /// Other ids.
+    pub aliases: Vec<String>,
+    /// Summary (or the first line of the details).
+    pub summary: Option<String>,
+    /// A `MAL-` (malicious package) advisory.
+    pub malware: bool,
+    /// Severity: CVSS band when a v3 vector was scored, else the database's own severity.
+    pub severity: Severity,
+    /// CVSS base score computed from `cvss_vector` (v3.x only).
+    pub cvss_score: Option<f32>,
+    /// The CVSS vector (v3.x preferred, else v4).
+    pub cvss_vector: Option<String>,
+}
+
+/// A version event of a range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// Affected from this version on (`0`: from the beginning).
+    Introduced(String),
+    /// Not affected from this version on.
+    Fixed(String),
+    /// Affected up to and including this version.
+    LastAffected(String),
+}
+
+impl Event {
+    fn version(&self) -> &str {
+        match self {
+            Event::Introduced(v) | Event::Fixed(v) | Event::LastAffected(v) => v,
+        }
+    }
+}
+
+/// An ECOSYSTEM or SEMVER range; its events are sorted at build time (`introduced: 0` first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Range {
+    /// True for SEMVER, false for ECOSYSTEM.
+    pub semver: bool,
+    /// Sorted events.
+    pub events: Vec<Event>,
+}
+
+/// One `affected[]` entry of one advisory for one package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Affected {
+    /// Index of the advisory.
+    pub advisory: u32,
+    /// Ecosystem suffix (`12` of `Debian:12`), when the entry had one.
+    pub release: Option<String>,
+    /// Ranges (GIT ranges dropped).
+    pub ranges: Vec<Range>,
+    /// Explicit affected versions.
+    pub versions: Vec<String>,
+    /// Fixed versions from the ranges.
+    pub fixed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PackageEntry {
+    name: String,
+    affected: Vec<Affected>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EcosystemEntry {
+    name: String,
+    packages: Vec<PackageEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Body {
+    metadata: Metadata,
+    advisories: Vec<Advisory>,
+    ecosystems: Vec<EcosystemEntry>,
+}
+
+struct EcoIndex {
+    scheme: Scheme,
+    entry: usize,
+    names: HashMap<String, u32>,
+}
+
+/// The loaded index.
+pub struct Database {
+    body: Body,
+    index: HashMap<String, EcoIndex>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("metadata", &self.body.metadata)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file of the sources that was not used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedFile {
+    /// Path (`x.zip!member.json` for zip members).
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What a build did.
+#[derive(Debug, Clone, Default)]
+pub struct BuildStats {
+    /// JSON files read (directory files and zip members).
+    pub files_read: u64,
+    /// Records indexed.
+    pub advisories: u64,
+    /// Withdrawn records skipped.
+    pub withdrawn_skipped: u64,
+    /// `MAL-` records indexed.
+    pub malware: u64,
+    /// Files that were not OSV records or did not parse (count).
+    pub skipped_count: u64,
+    /// The first skipped files, with reasons.
+    pub skipped: Vec<SkippedFile>,
+    /// Affected entries indexed, per canonical ecosystem.
+    pub per_ecosystem: BTreeMap<String, EcosystemCounts>,
+    /// Time to read and index the sources.
+    pub build_time: Duration,
+    /// Size of the encoded file, when written.
+    pub file_size: Option<u64>,
+}
+
+/// A package of some ecosystem normalized for lookup: PEP 503 for PyPI, lowercase for case-insensitive
+/// ecosystems, Go's toolchain as `stdlib`, everything else as written.
+pub fn normalize_name<'a>(ecosystem: &str, name: &'a str) -> Cow<'a, str> {
+    let name = name.trim();
+    match canonical_ecosystem(ecosystem) {
+        "PyPI" => {
+            let mut out = String::with_capacity(name.len());
+            let mut sep = false;
+            for c in name.chars() {
+                if matches!(c, '-' | '_' | '.') {
+                    sep = true;
+                } else {
+                    if sep && !out.is_empty() {
+                        out.push('-');
+                    }
+                    sep = false;
+                    out.push(c.to_ascii_lowercase());
+                }
+            }
+            if out == name {
+                Cow::Borrowed(name)
+            } else {
+                Cow::Owned(out)
+            }
+        }
+        "Go" if name == "go" || name == "toolchain" => Cow::Borrowed("stdlib"),
+        "crates.io" | "NuGet" | "Packagist" | "Hex" | "Pub" | "Debian" | "Ubuntu" | "Alpine"
+        | "Wolfi" | "Chainguard" | "Hackage" => {
+            if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(name.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(name)
+            }
+        }
+        _ => Cow::Borrowed(name),
+    }
+}
+
+/// Insertion sort that cannot panic on an inconsistent comparator (event lists are short).
+fn sort_events(events: &mut [Event], scheme: Scheme) {
+    let less = |a: &Event, b: &Event| -> bool {
+        let a0 = matches!(a, Event::Introduced(v) if v == "0");
+        let b0 = matches!(b, Event::Introduced(v) if v == "0");
+        match (a0, b0) {
+            (true, false) => true,
+            (_, true) => false,
+            _ => scheme.compare(a.version(), b.version()) == Ordering::Less,
+        }
+    };
+    for i in 1..events.len() {
+        let mut j = i;
+        while j > 0 && less(&events[j], &events[j - 1]) {
+            events.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
+/// Whether `version` is inside a range (osv-scalibr's walk over sorted events).
+fn range_contains(range: &Range, scheme: Scheme, version: &str) -> bool {
+    let mut affected = false;
+    for e in &range.events {
+        if !affected {
+            if let Event::Introduced(v) = e
+                && (v == "0" || scheme.compare(version, v) != Ordering::Less)
+            {
+                affected = true;
+            }
+        } else {
+            match e {
+                Event::Fixed(v) if scheme.compare(version, v) != Ordering::Less => affected = false,
+                Event::LastAffected(v) if scheme.compare(version, v) == Ordering::Greater => {
+                    affected = false
+                }
+                _ => {}
+            }
+        }
+    }
+    affected
+}
+
+impl Affected {
+    /// Whether `version` (of a package in this entry's ecosystem, ordered by `scheme`) is affected.
+    pub fn contains(&self, scheme: Scheme, version: &str) -> bool {
+        let version = version.trim();
+        if version.is_empty() {
+            return true;
+        }
+        if self.versions.iter().any(|v| v == version) {
+            return true;
+        }
+        self.ranges
+            .iter()
+            .any(|r| range_contains(r, scheme, version))
+    }
+}
+
+/// One advisory affecting a queried package.
+#[derive(Debug, Clone, Copy)]
+pub struct Match<'a> {
+    /// The advisory.
+    pub advisory: &'a Advisory,
+    /// The matching `affected` entry (ranges, fixed versions).
+    pub affected: &'a Affected,
+}
+
+fn summarize(rec: &OsvRecord) -> Option<String> {
+    let s = rec
+        .summary
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let s = s.or_else(|| {
+        rec.details
+            .as_deref()
+            .and_then(|d| d.lines().map(str::trim).find(|l| !l.is_empty()))
+    });
+    s.map(|s| {
+        if s.chars().count() > 300 {
+            let mut t: String = s.chars().take(297).collect();
+            t.push('…');
+            t
+        } else {
+            s.to_string()
+        }
+    })
+}
+
+fn db_severity(v: Option<&serde_json::Value>) -> Option<Severity> {
+    let v = v?.get("severity")?;
+    match v {
+        serde_json::Value::String(s) => {
+            Severity::parse_loose(s).filter(|s| *s != Severity::Unknown)
+        }
+        _ => None,
+    }
+}
+
+fn pick_cvss(lists: &[&[OsvSeverity]]) -> (Option<String>, Option<f32>) {
+    let all = || lists.iter().flat_map(|l| l.iter());
+    for s in all() {
+        if s.kind == "CVSS_V3"
+            && let Ok(score) = cvss::base_score_v3(&s.score)
+        {
+            return (Some(s.score.trim().to_string()), Some(score));
+        }
+    }
+    for s in all() {
+        if s.kind == "CVSS_V4" || s.kind == "CVSS_V3" {
+            return (Some(s.score.trim().to_string()), None);
+        }
+    }
+    (None, None)
+}
+
+struct Builder {
+    advisories: Vec<Advisory>,
+    // ecosystem → name → affected
+    ecosystems: BTreeMap<String, BTreeMap<String, Vec<Affected>>>,
+    eco_advisories: BTreeMap<String, u64>,
+    stats: BuildStats,
+    data_modified: Option<String>,
+    seen: HashMap<String, usize>,
+}
+
+impl Builder {
+    fn skip(&mut self, path: String, reason: String) {
+        self.stats.skipped_count += 1;
+        if self.stats.skipped.len() < MAX_SKIPPED_LISTED {
+            self.stats.skipped.push(SkippedFile { path, reason });
+        }
+    }
+
+    fn add_json(&mut self, path: String, bytes: &[u8]) {
+        self.stats.files_read += 1;
+        let rec: OsvRecord = match serde_json::from_slice(bytes) {
+            Ok(r) => r,
+            Err(e) => return self.skip(path, format!("not an OSV record: {e}")),
+        };
+        if rec.id.trim().is_empty() {
+            return self.skip(path, "OSV record without an id".to_string());
+        }
+        if rec
+            .withdrawn
+            .as_deref()
+            .is_some_and(|w| !w.trim().is_empty())
+        {
+            self.stats.withdrawn_skipped += 1;
+            return;
+        }
+        if let Some(&prev) = self.seen.get(&rec.id) {
+            // The same id from two sources: keep the first, note the duplicate.
+            let _ = prev;
+            return self.skip(path, format!("duplicate of advisory {}", rec.id));
+        }
+        if let Some(m) = &rec.modified
+            && self.data_modified.as_deref().is_none_or(|d| m.as_str() > d)
+        {
+            self.data_modified = Some(m.clone());
+        }
+        let malware = rec.id.starts_with("MAL-");
+        let empty: &[OsvSeverity] = &[];
+        let affected_list = rec.affected.as_deref().unwrap_or(&[]);
+        let mut sev_lists: Vec<&[OsvSeverity]> = vec![rec.severity.as_deref().unwrap_or(empty)];
+        sev_lists.extend(
+            affected_list
+                .iter()
+                .map(|a| a.severity.as_deref().unwrap_or(empty)),
+        );
+        let (cvss_vector, cvss_score) = pick_cvss(&sev_lists);
+        let informational = affected_list.iter().any(|a| {
+            a.database_specific
+                .as_ref()
+                .and_then(|d| d.get("informational"))
+                .is_some_and(|i| !i.is_null())
+        });
+        let severity = if malware {
+            Severity::Critical
+        } else if let Some(score) = cvss_score {
+            Severity::from_cvss(score)
+        } else if let Some(s) = db_severity(rec.database_specific.as_ref()) {
+            s
+        } else if let Some(s) = affected_list
+            .iter()
+            .find_map(|a| db_severity(a.database_specific.as_ref()))
+        {
+            s
+        } else if informational {
+            Severity::Info
+        } else {
+            Severity::Unknown
+        };
+        let idx = self.advisories.len();
+        let Ok(idx32) = u32::try_from(idx) else {
+            return self.skip(path, "too many advisories".to_string());
+        };
+        let mut aliases: Vec<String> = rec.aliases.clone().unwrap_or_default();
+        aliases.retain(|a| a != &rec.id);
+        aliases.dedup();
+        self.advisories.push(Advisory {
+            id: rec.id.clone(),
+            aliases,
+            summary: summarize(&rec),
+            malware,
+            severity,
+            cvss_score,
+            cvss_vector,
+        });
+        self.seen.insert(rec.id.clone(), idx);
+        self.stats.advisories += 1;
+        if malware {
+            self.stats.malware += 1;
+        }
+        let mut ecos_of_record: Vec<String> = Vec::new();
+        for a in affected_list {
+            if let Some((eco, name, entry)) = Self::affected_entry(idx32, a) {
+                if !ecos_of_record.contains(&eco) {
+                    ecos_of_record.push(eco.clone());
+                }
+                self.ecosystems
+                    .entry(eco)
+                    .or_default()
+                    .entry(name)
+                    .or_default()
+                    .push(entry);
+            }
+        }
+        for eco in ecos_of_record {
+            *self.eco_advisories.entry(eco).or_default() += 1;
+        }
+    }
+
+    fn affected_entry(advisory: u32, a: &OsvAffected) -> Option<(String, String, Affected)> {
+        let pkg = a.package.as_ref()?;
+        if pkg.name.trim().is_empty() || pkg.ecosystem.trim().is_empty() {
+            return None;
+        }
+        let eco = canonical_ecosystem(&pkg.ecosystem).to_string();
+        let release = pkg
+            .ecosystem
+            .split_once(':')
+            .map(|(_, r)| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        let scheme = scheme_for(&eco);
+        let name = normalize_name(&eco, &pkg.name).into_owned();
+        let mut ranges = Vec::new();
+        let mut fixed = Vec::new();
+        for r in a.ranges.as_deref().unwrap_or(&[]) {
+            let semver = match r.kind.as_str() {
+                "SEMVER" => true,
+                "ECOSYSTEM" => false,
+                _ => continue, // GIT ranges are not walked
+            };
+            let mut events = Vec::new();
+            for e in &r.events {
+                if let Some(v) = &e.introduced {
+                    events.push(Event::Introduced(v.trim().to_string()));
+                } else if let Some(v) = &e.fixed {
+                    events.push(Event::Fixed(v.trim().to_string()));
+                    if !fixed.contains(v) {
+                        fixed.push(v.trim().to_string());
+                    }
+                } else if let Some(v) = &e.last_affected {
+                    events.push(Event::LastAffected(v.trim().to_string()));
+                }
+            }
+            sort_events(&mut events, scheme);
+            ranges.push(Range { semver, events });
+        }
+        let versions: Vec<String> = a
+            .versions
+            .as_deref()
+            .unwrap_or(&[])
+            .iter()
+            .map(|v| v.trim().to_string())
+            .collect();
+        Some((
+            eco,
+            name,
+            Affected {
+                advisory,
+                release,
+                ranges,
+                versions,
+                fixed,
+            },
+        ))
+    }
+
+    fn add_path(&mut self, path: &Path) -> Result<(), DbError> {
+        let meta = std::fs::metadata(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                DbError::MissingSource(path.to_path_buf())
+            } else {
+                DbError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|source| DbError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            entries.sort();
+            for p in entries {
+                let ft = std::fs::symlink_metadata(&p).map_err(|source| DbError::Io {
+                    path: p.clone(),
+                    source,
+                })?;
+                if ft.is_dir() {
+                    self.add_path(&p)?;
+                } else if ft.is_file() && has_ext(&p, "zip") {
+                    self.add_zip(&p)?;
+                } else if ft.is_file() && has_ext(&p, "json") {
+                    self.add_file(&p, ft.len())?;
+                }
+            }
+            Ok(())
+        } else if has_ext(path, "zip") {
+            self.add_zip(path)
+        } else {
+            self.add_file(path, meta.len())
+        }
+    }
+
+    fn add_file(&mut self, p: &Path, len: u64) -> Result<(), DbError> {
+        if len > MAX_RECORD_BYTES {
+            self.skip(
+                p.display().to_string(),
+                format!("{len} bytes, over the {MAX_RECORD_BYTES} limit"),
+            );
+            return Ok(());
+        }
+        let bytes = std::fs::read(p).map_err(|source| DbError::Io {
+            path: p.to_path_buf(),
+            source,
+        })?;
+        self.add_json(p.display().to_string(), &bytes);
+        Ok(())
+    }
+
+    fn add_zip(&mut self, path: &Path) -> Result<(), DbError> {
+        let zerr = |source| DbError::Zip {
+            path: path.to_path_buf(),
+            source,
+        };
+        let f = std::fs::File::open(path).map_err(|source| DbError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut archive = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(zerr)?;
+        let mut buf = Vec::new();
+        for i in 0..archive.len() {
+            let mut member = archive.by_index(i).map_err(zerr)?;
+            if member.is_dir() {
+                continue;
+            }
+            let member_name = match member.name() {
+                Ok(n) => n.into_owned(),
+                Err(e) => {
+                    self.skip(
+                        format!("{}!#{i}", path.display()),
+                        format!("bad member name: {e}"),
+                    );
+                    continue;
+                }
+            };
+            if !member_name.ends_with(".json") {
+                continue;
+            }
+            let name = format!("{}!{member_name}", path.display());
+            buf.clear();
+            let read = (&mut member)
+                .take(MAX_RECORD_BYTES + 1)
+                .read_to_end(&mut buf);
+            match read {
+                Ok(_) if buf.len() as u64 > MAX_RECORD_BYTES => {
+                    self.skip(name, format!("over the {MAX_RECORD_BYTES} byte limit"));
+                }
+                Ok(_) => {
+                    let bytes = std::mem::take(&mut buf);
+                    self.add_json(name, &bytes);
+                    buf = bytes;
+                }
+                Err(e) => self.skip(name, format!("unreadable zip member: {e}")),
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, sources: &[PathBuf], built_at: DateTime<Utc>) -> (Body, BuildStats) {
+        let mut stats = self.stats;
+        let mut meta_ecos = BTreeMap::new();
+        let mut ecosystems = Vec::new();
+        for (eco, names) in self.ecosystems {
+            let counts = EcosystemCounts {
+                advisories: self.eco_advisories.get(&eco).copied().unwrap_or(0),
+                packages: names.len() as u64,
+                affected: names.values().map(|v| v.len() as u64).sum(),
+            };
+            meta_ecos.insert(eco.clone(), counts);
+            ecosystems.push(EcosystemEntry {
+                name: eco,
+                packages: names
+                    .into_iter()
+                    .map(|(name, affected)| PackageEntry { name, affected })
+                    .collect(),
+            });
+        }
+        stats.per_ecosystem = meta_ecos.clone();
+        let metadata = Metadata {
+            schema_version: FORMAT_VERSION,
+            built_at,
+            data_modified: self.data_modified,
+            sources: sources.iter().map(|p| p.display().to_string()).collect(),
+            advisories: stats.advisories,
+            malware_advisories: stats.malware,
+            ecosystems: meta_ecos,
+        };
+        (
+            Body {
+                metadata,
+                advisories: self.advisories,
+                ecosystems,
+            },
+            stats,
+        )
+    }
+}
+
+fn has_ext(p: &Path, ext: &str) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
+fn read_u32(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    if let Some(s) = b.get(at..at + 4) {
+        a.copy_from_slice(s);
+    }
+    u32::from_le_bytes(a)
+}
+
+fn read_u64(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    if let Some(s) = b.get(at..at + 8) {
+        a.copy_from_slice(s);
+    }
+    u64::from_le_bytes(a)
+}
+
+impl Database {
+    /// Builds the index from OSV sources: directories (read recursively: `*.json` files and `*.zip` OSV
+    /// exports), zip files, or single JSON files. Withdrawn records are skipped; files that are not OSV
+    /// records are counted in [`BuildStats::skipped`]. `built_at` is now.
+    pub fn build(sources: &[PathBuf]) -> Result<(Database, BuildStats), DbError> {
+        Database::build_at(sources, Utc::now())
+    }
+
+    /// [`Database::build`] with an explicit build time (reproducible builds, tests).
+    pub fn build_at(
+        sources: &[PathBuf],
+        built_at: DateTime<Utc>,
+    ) -> Result<(Database, BuildStats), DbError> {
+        let started = Instant::now();
+        let mut b = Builder {
+            advisories: Vec::new(),
+            ecosystems: BTreeMap::new(),
+            eco_advisories: BTreeMap::new(),
+            stats: BuildStats::default(),
+            data_modified: None,
+            seen: HashMap::new(),
+        };
+        for s in sources {
+            b.add_path(s)?;
+        }
+        if b.advisories.is_empty() {
+            return Err(DbError::NoRecords(sources.to_vec()));
+        }
+        let (body, mut stats) = b.finish(sources, built_at);
+        let db = Database::from_body(body)?;
+        stats.build_time = started.elapsed();
+        Ok((db, stats))
+    }
+
+    fn from_body(body: Body) -> Result<Database, DbError> {
+        let n_adv = body.advisories.len();
+        let mut index = HashMap::with_capacity(body.ecosystems.len());
+        for (ei, eco) in body.ecosystems.iter().enumerate() {
+            let mut names = HashMap::with_capacity(eco.packages.len());
+            for (pi, p) in eco.packages.iter().enumerate() {
+                if let Some(a) = p.affected.iter().find(|a| a.advisory as usize >= n_adv) {
+                    return Err(DbError::Inconsistent(format!(
+                        "{}/{} refers to advisory #{} of {n_adv}",
+                        eco.name, p.name, a.advisory
+                    )));
+                }
+                let pi = u32::try_from(pi)
+                    .map_err(|_| DbError::Inconsistent("too many packages".to_string()))?;
+                names.insert(p.name.clone(), pi);
+            }
+            index.insert(
+                eco.name.clone(),
+                EcoIndex {
+                    scheme: scheme_for(&eco.name),
+                    entry: ei,
+                    names,
+                },
+            );
+        }
+        Ok(Database { body, index })
+    }
+
+    /// The database's metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.body.metadata
+    }
+
+    /// All advisories.
+    pub fn advisories(&self) -> &[Advisory] {
+        &self.body.advisories
+    }
+
+    /// The advisory with this id, if indexed.
+    pub fn advisory(&self, id: &str) -> Option<&Advisory> {
+        self.body.advisories.iter().find(|a| a.id == id)
+    }
+
+    /// Every (ecosystem, normalized name) in the index, for benchmarks and diagnostics.
+    pub fn package_names(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.body.ecosystems.iter().flat_map(|e| {
+            e.packages
+                .iter()
+                .map(move |p| (e.name.as_str(), p.name.as_str()))
+        })
+    }
+
+    /// The affected entries indexed for a package (any version).
+    pub fn affected_entries(&self, ecosystem: &str, name: &str) -> &[Affected] {
+        let eco = canonical_ecosystem(ecosystem);
+        let Some(ix) = self.index.get(eco) else {
+            return &[];
+        };
+        let name = normalize_name(eco, name);
+        let Some(&pi) = ix.names.get(name.as_ref()) else {
+            return &[];
+        };
+        self.body
+            .ecosystems
+            .get(ix.entry)
+            .and_then(|e| e.packages.get(pi as usize))
+            .map(|p| p.affected.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Advisories affecting a package version, one [`Match`] per advisory, in index order.
+    pub fn query(&self, package: &PackageRef) -> Vec<Match<'_>> {
+        self.query_parts(&package.ecosystem, &package.name, &package.version)
+    }
+
+    /// [`Database::query`] on loose parts.
+    pub fn query_parts(&self, ecosystem: &str, name: &str, version: &str) -> Vec<Match<'_>> {
+        let mut out: Vec<Match<'_>> = Vec::new();
+        let eco = canonical_ecosystem(ecosystem);
+        let Some(ix) = self.index.get(eco) else {
+            return out;
+        };
+        let release = ecosystem
+            .split_once(':')
+            .map(|(_, r)| r.trim())
+            .filter(|r| !r.is_empty());
+        for a in self.affected_entries(eco, name) {
+            if let (Some(want), Some(have)) = (release, a.release.as_deref())
+                && want != have
+            {
+                continue;
+            }
+            if out.iter().any(|m| m.affected.advisory == a.advisory) {
+                continue;
+            }
+            if a.contains(ix.scheme, version)
+                && let Some(adv) = self.body.advisories.get(a.advisory as usize)
+            {
+                out.push(Match {
+                    advisory: adv,
+                    affected: a,
+                });
+            }
+        }
+        out
+    }
+
+    /// Encodes the database (header + zstd-compressed postcard payload).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, DbError> {
+        let raw = postcard::to_allocvec(&self.body).map_err(|e| DbError::Encode(e.to_string()))?;
+        let payload = zstd::bulk::compress(&raw, 9).map_err(|e| DbError::Encode(e.to_string()))?;
+        let digest = Sha256::digest(&payload);
+        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&FLAG_ZSTD.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&(raw.len() as u64).to_le_bytes());
+        out.extend_from_slice(&digest);
+        out.extend_from_slice(&payload);
+        Ok(out)
+    }
+
+    /// Writes the database to `path` (via a temporary file in the same directory, then renamed).
+    pub fn write(&self, path: &Path) -> Result<u64, DbError> {
+        let bytes = self.to_bytes()?;
+        let io = |source| DbError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        std::fs::write(&tmp, &bytes).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Loads a database file.
+    pub fn open(path: &Path) -> Result<Database, DbError> {
+        let bytes = std::fs::read(path).map_err(|source| DbError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Database::from_bytes(&bytes)
+    }
+
+    /// Decodes a database from bytes, verifying header, lengths, checksum and internal references.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Database, DbError> {
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(DbError::BadMagic);
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(DbError::Truncated(format!(
+                "{} bytes, header is {HEADER_LEN}",
+                bytes.len()
+            )));
+        }
+        let version = read_u32(bytes, 8);
+        if version != FORMAT_VERSION {
+            return Err(DbError::UnsupportedFormat {
+                found: version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        let flags = read_u32(bytes, 12);
+        let payload_len = read_u64(bytes, 16);
+        let raw_len = read_u64(bytes, 24);
+        let payload = &bytes[HEADER_LEN..];
+        if payload.len() as u64 != payload_len {
+            return Err(DbError::Truncated(format!(
+                "payload is {} bytes, header says {payload_len}",
+                payload.len()
+            )));
+        }
+        if raw_len > MAX_PAYLOAD {
+            return Err(DbError::Truncated(format!(
+                "declared size {raw_len} over the {MAX_PAYLOAD} limit"
+            )));
+        }
+        let digest = Sha256::digest(payload);
+        if digest.as_slice() != &bytes[32..64] {
+            return Err(DbError::Checksum);
+        }
+        let raw: Cow<'_, [u8]> = if flags & FLAG_ZSTD != 0 {
+            let raw = zstd::bulk::decompress(payload, raw_len as usize)
+                .map_err(|e| DbError::Decompress(e.to_string()))?;
+            Cow::Owned(raw)
+        } else {
+            Cow::Borrowed(payload)
+        };
+        if raw.len() as u64 != raw_len {
+            return Err(DbError::Truncated(format!(
+                "payload decoded to {} bytes, header says {raw_len}",
+                raw.len()
+            )));
+        }
+        let body: Body = postcard::from_bytes(&raw).map_err(|e| DbError::Decode(e.to_string()))?;
+        if body.metadata.schema_version != FORMAT_VERSION {
+            return Err(DbError::UnsupportedFormat {
+                found: body.metadata.schema_version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        Database::from_body(body)
+    }
+
+    /// Checks the database's age against `max_age` at `now` (`None`: no limit).
+    pub fn check_age(
+        &self,
+        max_age: Option<Duration>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StaleDatabase> {
+        let Some(max) = max_age else {
+            return Ok(());
+        };
+        let built_at = self.body.metadata.built_at;
+        let age = (now - built_at).to_std().unwrap_or(Duration::ZERO);
+        if age > max {
+            return Err(StaleDatabase {
+                built_at,
+                age_hours: age.as_secs() / 3600,
+                max_age_hours: max.as_secs() / 3600,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks the database's age against the policy's `max_db_age`, now.
+    pub fn check_policy(&self, policy: &VulnerabilityPolicy) -> Result<(), StaleDatabase> {
+        self.check_age(policy.max_db_age, Utc::now())
+    }
+}
