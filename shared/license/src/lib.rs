@@ -1,0 +1,1 @@
+//! Licence tool (work in progress).
