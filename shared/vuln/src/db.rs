@@ -1,5 +1,5 @@
 //! The OSV database index: built from directories of OSV JSON files and OSV `all.zip` exports, stored as one
-//! compact file (versioned header, SHA-256 checksum, zstd-compressed postcard payload), loaded once and queried
+//! compact file (versioned header, SHA-256 checksum over header and payload, zstd-compressed postcard payload), loaded once and queried
 //! per package. Checks on load: magic, format version, lengths, checksum, decoding and internal references, so
 //! untrusted bytes give a typed [`DbError`], never a panic. Range evaluation follows osv-scalibr (CRATES.md
 //! §6.2): explicit versions, then ECOSYSTEM/SEMVER ranges with sorted events (GIT ranges ignored), an empty
@@ -258,6 +258,8 @@ pub struct BuildStats {
     pub withdrawn_skipped: u64,
     /// `MAL-` records indexed.
     pub malware: u64,
+    /// Records whose id was already read (their affected entries are merged).
+    pub duplicates_merged: u64,
     /// Files that were not OSV records or did not parse (count).
     pub skipped_count: u64,
     /// The first skipped files, with reasons.
@@ -460,15 +462,18 @@ impl Builder {
             self.stats.withdrawn_skipped += 1;
             return;
         }
-        if let Some(&prev) = self.seen.get(&rec.id) {
-            // The same id from two sources: keep the first, note the duplicate.
-            let _ = prev;
-            return self.skip(path, format!("duplicate of advisory {}", rec.id));
-        }
         if let Some(m) = &rec.modified
             && self.data_modified.as_deref().is_none_or(|d| m.as_str() > d)
         {
             self.data_modified = Some(m.clone());
+        }
+        if let Some(&prev) = self.seen.get(&rec.id) {
+            // The same id from another source (harvested copies): merge its affected entries.
+            self.stats.duplicates_merged += 1;
+            if let Ok(prev) = u32::try_from(prev) {
+                self.add_affected(prev, rec.affected.as_deref().unwrap_or(&[]), false);
+            }
+            return;
         }
         let malware = rec.id.starts_with("MAL-");
         let empty: &[OsvSeverity] = &[];
@@ -523,18 +528,35 @@ impl Builder {
         if malware {
             self.stats.malware += 1;
         }
+        self.add_affected(idx32, affected_list, true);
+    }
+
+    fn add_affected(&mut self, advisory: u32, affected: &[OsvAffected], new_advisory: bool) {
         let mut ecos_of_record: Vec<String> = Vec::new();
-        for a in affected_list {
-            if let Some((eco, name, entry)) = Self::affected_entry(idx32, a) {
-                if !ecos_of_record.contains(&eco) {
-                    ecos_of_record.push(eco.clone());
-                }
-                self.ecosystems
-                    .entry(eco)
+        for a in affected {
+            if let Some((eco, name, entry)) = Self::affected_entry(advisory, a) {
+                let list = self
+                    .ecosystems
+                    .entry(eco.clone())
                     .or_default()
                     .entry(name)
-                    .or_default()
-                    .push(entry);
+                    .or_default();
+                if list.contains(&entry) {
+                    continue;
+                }
+                list.push(entry);
+                let known = !new_advisory
+                    && self.ecosystems.get(&eco).is_some_and(|names| {
+                        names
+                            .values()
+                            .flatten()
+                            .filter(|e| e.advisory == advisory)
+                            .count()
+                            > 1
+                    });
+                if !ecos_of_record.contains(&eco) && !known {
+                    ecos_of_record.push(eco);
+                }
             }
         }
         for eco in ecos_of_record {
@@ -912,13 +934,17 @@ impl Database {
     pub fn to_bytes(&self) -> Result<Vec<u8>, DbError> {
         let raw = postcard::to_allocvec(&self.body).map_err(|e| DbError::Encode(e.to_string()))?;
         let payload = zstd::bulk::compress(&raw, 9).map_err(|e| DbError::Encode(e.to_string()))?;
-        let digest = Sha256::digest(&payload);
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&FLAG_ZSTD.to_le_bytes());
         out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         out.extend_from_slice(&(raw.len() as u64).to_le_bytes());
+        // The checksum covers the header fields before it and the payload.
+        let digest = Sha256::new()
+            .chain_update(&out[..32])
+            .chain_update(&payload)
+            .finalize();
         out.extend_from_slice(&digest);
         out.extend_from_slice(&payload);
         Ok(out)
@@ -967,6 +993,11 @@ impl Database {
             });
         }
         let flags = read_u32(bytes, 12);
+        if flags & !FLAG_ZSTD != 0 {
+            return Err(DbError::Truncated(format!(
+                "unknown header flags {flags:#x}"
+            )));
+        }
         let payload_len = read_u64(bytes, 16);
         let raw_len = read_u64(bytes, 24);
         let payload = &bytes[HEADER_LEN..];
@@ -981,7 +1012,10 @@ impl Database {
                 "declared size {raw_len} over the {MAX_PAYLOAD} limit"
             )));
         }
-        let digest = Sha256::digest(payload);
+        let digest = Sha256::new()
+            .chain_update(&bytes[..32])
+            .chain_update(payload)
+            .finalize();
         if digest.as_slice() != &bytes[32..64] {
             return Err(DbError::Checksum);
         }
