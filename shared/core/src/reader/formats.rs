@@ -16,7 +16,13 @@ fn corrupt(detail: impl Into<String>) -> io::Error {
 
 impl Walker<'_> {
     /// Walks a tar stream. When an image layer context is pending, whiteouts and shadowing apply.
-    pub(crate) fn tar(&mut self, path: &str, depth: u32, r: &mut dyn Read, layer: Option<&str>) -> Flow {
+    pub(crate) fn tar(
+        &mut self,
+        path: &str,
+        depth: u32,
+        r: &mut dyn Read,
+        layer: Option<&str>,
+    ) -> Flow {
         // The first tar reached while opening an image layer is that layer: whiteouts and shadowing apply.
         let image_layer: Option<String> = self.pending_layer.take();
         let layer_owned: Option<String> = image_layer.clone().or(layer.map(str::to_string));
@@ -28,16 +34,23 @@ impl Walker<'_> {
         };
         let mut symlinks: HashSet<String> = HashSet::new();
         let mut index = 0u64;
+        let mut last = String::new();
         for item in entries {
             index += 1;
             let mut entry = match item {
                 Ok(e) => e,
                 Err(e) => {
-                    let err = corrupt(format!("tar header #{index} unreadable: {e}"));
+                    let after = if last.is_empty() {
+                        "at the first header".to_string()
+                    } else {
+                        format!("after entry #{} `{}`", index - 1, last.escape_debug())
+                    };
+                    let err = corrupt(format!("tar truncated or corrupt {after}: {e}"));
                     return self.fail(path, &err);
                 }
             };
             let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            last.clone_from(&raw_name);
             let header = entry.header();
             let et = header.entry_type();
             let link = entry
@@ -73,8 +86,14 @@ impl Walker<'_> {
                     }
                 }
             }
-            // A later entry written through an earlier symlink would escape on extraction.
-            if let Some(through) = ancestors(&norm).find(|a| symlinks.contains(*a)) {
+            // A later entry written through (or over) an earlier symlink would escape on extraction.
+            let through = if symlinks.contains(&norm) && !matches!(kind, EntryKind::Symlink { .. })
+            {
+                Some(norm.as_str())
+            } else {
+                ancestors(&norm).find(|a| symlinks.contains(*a))
+            };
+            if let Some(through) = through {
                 self.issue(
                     &format!("{path}!/{norm}"),
                     UnscannableReason::UnsafeEntryName,
@@ -85,19 +104,52 @@ impl Walker<'_> {
                 symlinks.insert(norm.clone());
             }
             let declared = entry.size();
-            self.entry(path, &raw_name, kind, Some(declared), layer, depth + 1, &mut entry)?;
+            // PAX `size` overrides the ustar size (tar ≥ 0.4.46, like GNU tar); parsers that disagree see
+            // different members (CVE-2026-33055), so a disagreement is reported. Files ≥ 8 GiB legitimately
+            // carry size 0 in the ustar field.
+            if let Ok(ustar) = entry.header().entry_size()
+                && ustar != declared
+                && !(ustar == 0 && declared > 0o77_777_777_777)
+            {
+                self.issue(
+                    &format!("{path}!/{norm}"),
+                    UnscannableReason::LyingSize,
+                    format!(
+                        "PAX size {declared} disagrees with the ustar header size {ustar} (tar member smuggling); \
+                         read with the PAX size"
+                    ),
+                );
+            }
+            self.entry(
+                path,
+                &raw_name,
+                kind,
+                Some(declared),
+                layer,
+                depth + 1,
+                UnscannableReason::Corrupt,
+                &mut entry,
+            )?;
         }
         Ok(())
     }
 
     /// Walks a zip archive from a seekable source: refuses overlapping entries, reports encrypted ones,
     /// checks declared sizes and per-entry compression ratios.
-    pub(crate) fn zip<R: Read + Seek>(&mut self, path: &str, depth: u32, src: R, layer: Option<&str>) -> Flow {
+    pub(crate) fn zip<R: Read + Seek>(
+        &mut self,
+        path: &str,
+        depth: u32,
+        src: R,
+        layer: Option<&str>,
+    ) -> Flow {
         let mut za = match zip::ZipArchive::new(src) {
             Ok(z) => z,
             Err(e) => {
                 let reason = match &e {
-                    zip::result::ZipError::UnsupportedArchive(_) => UnscannableReason::UnsupportedFormat,
+                    zip::result::ZipError::UnsupportedArchive(_) => {
+                        UnscannableReason::UnsupportedFormat
+                    }
                     _ => UnscannableReason::Corrupt,
                 };
                 if super::classify(&e).is_some() {
@@ -111,7 +163,10 @@ impl Walker<'_> {
         if self.budget.entries.get() + n as u64 > self.budget.limits.max_entries {
             let e = super::LimitHit::io(
                 UnscannableReason::TooManyEntries,
-                format!("zip lists {n} entries; the limit is {}", self.budget.limits.max_entries),
+                format!(
+                    "zip lists {n} entries; the limit is {}",
+                    self.budget.limits.max_entries
+                ),
             );
             return self.fail(path, &e);
         }
@@ -133,22 +188,27 @@ impl Walker<'_> {
             }
         }
         for i in 0..n {
-            let (raw_name, is_dir, is_symlink, encrypted, declared, compressed) = match za.by_index_raw(i) {
-                Ok(f) => (
-                    f.name().map(|n| n.into_owned()).unwrap_or_else(|_| {
-                        String::from_utf8_lossy(f.name_raw()).into_owned()
-                    }),
-                    f.is_dir(),
-                    f.is_symlink(),
-                    f.encrypted(),
-                    f.size(),
-                    f.compressed_size(),
-                ),
-                Err(e) => {
-                    self.issue(path, UnscannableReason::Corrupt, format!("zip entry #{i}: {e}"));
-                    return Ok(());
-                }
-            };
+            let (raw_name, is_dir, is_symlink, encrypted, declared, compressed) =
+                match za.by_index_raw(i) {
+                    Ok(f) => (
+                        f.name()
+                            .map(|n| n.into_owned())
+                            .unwrap_or_else(|_| String::from_utf8_lossy(f.name_raw()).into_owned()),
+                        f.is_dir(),
+                        f.is_symlink(),
+                        f.encrypted(),
+                        f.size(),
+                        f.compressed_size(),
+                    ),
+                    Err(e) => {
+                        self.issue(
+                            path,
+                            UnscannableReason::Corrupt,
+                            format!("zip entry #{i}: {e}"),
+                        );
+                        return Ok(());
+                    }
+                };
             if encrypted {
                 let (norm, _) = normalize_name(&raw_name);
                 if let Err(e) = self.budget.count_entry() {
@@ -168,43 +228,82 @@ impl Walker<'_> {
                     let _ = (&mut f).take(4096).read_to_end(&mut buf);
                     target = String::from_utf8_lossy(&buf).into_owned();
                 }
-                let kind = if is_dir { EntryKind::Directory } else { EntryKind::Symlink { target } };
-                self.entry(path, &raw_name, kind, None, layer, depth + 1, &mut io::empty())?;
+                let kind = if is_dir {
+                    EntryKind::Directory
+                } else {
+                    EntryKind::Symlink { target }
+                };
+                self.entry(
+                    path,
+                    &raw_name,
+                    kind,
+                    None,
+                    layer,
+                    depth + 1,
+                    UnscannableReason::Corrupt,
+                    &mut io::empty(),
+                )?;
                 continue;
             }
             let file = match za.by_index(i) {
                 Ok(f) => f,
                 Err(e) => {
                     let (norm, _) = normalize_name(&raw_name);
+                    let text = e.to_string();
                     let reason = match &e {
                         zip::result::ZipError::UnsupportedArchive(m) if m.contains("assword") => {
                             UnscannableReason::Encrypted
                         }
-                        zip::result::ZipError::UnsupportedArchive(_) => UnscannableReason::UnsupportedFormat,
+                        zip::result::ZipError::UnsupportedArchive(_) => {
+                            UnscannableReason::UnsupportedFormat
+                        }
+                        _ if text.contains("size mismatch") => UnscannableReason::LyingSize,
                         _ => UnscannableReason::Corrupt,
                     };
                     if let Err(e) = self.budget.count_entry() {
                         return self.fail(path, &e);
                     }
-                    self.issue(&format!("{path}!/{norm}"), reason, format!("zip: {e}"));
+                    self.issue(
+                        &format!("{path}!/{norm}"),
+                        reason,
+                        format!("zip: {text} (central directory declares {declared} bytes, {compressed} compressed)"),
+                    );
                     continue;
                 }
             };
             let input = std::rc::Rc::new(std::cell::Cell::new(compressed.max(1)));
             let mut guarded = super::guard::DecodeGuard {
-                inner: file,
+                inner: ZipEntryReader {
+                    inner: file,
+                    declared,
+                },
                 budget: self.budget.clone(),
                 input,
                 output: 0,
                 what: "zip entry",
             };
-            self.entry(path, &raw_name, EntryKind::File, Some(declared), layer, depth + 1, &mut guarded)?;
+            self.entry(
+                path,
+                &raw_name,
+                EntryKind::File,
+                Some(declared),
+                layer,
+                depth + 1,
+                UnscannableReason::LyingSize,
+                &mut guarded,
+            )?;
         }
         Ok(())
     }
 
     /// Walks a Unix `ar` archive (System V/GNU and BSD long names), e.g. the outer layer of a `.deb`.
-    pub(crate) fn ar(&mut self, path: &str, depth: u32, r: &mut dyn Read, layer: Option<&str>) -> Flow {
+    pub(crate) fn ar(
+        &mut self,
+        path: &str,
+        depth: u32,
+        r: &mut dyn Read,
+        layer: Option<&str>,
+    ) -> Flow {
         let mut magic = [0u8; 8];
         match read_full(r, &mut magic) {
             Ok(8) if &magic == b"!<arch>\n" => {}
@@ -223,13 +322,23 @@ impl Walker<'_> {
                 return Ok(());
             }
             if got < 60 || &hdr[58..60] != b"`\n" {
-                return self.fail(path, &corrupt(format!("ar: truncated or bad member header at byte {offset}")));
+                return self.fail(
+                    path,
+                    &corrupt(format!(
+                        "ar: truncated or bad member header at byte {offset}"
+                    )),
+                );
             }
             let field = |a: usize, b: usize| String::from_utf8_lossy(&hdr[a..b]).trim().to_string();
             let raw_name = field(0, 16);
             let size: u64 = match field(48, 58).parse() {
                 Ok(s) => s,
-                Err(_) => return self.fail(path, &corrupt(format!("ar: bad member size at byte {offset}"))),
+                Err(_) => {
+                    return self.fail(
+                        path,
+                        &corrupt(format!("ar: bad member size at byte {offset}")),
+                    );
+                }
             };
             offset += 60;
             let mut data = r.take(size);
@@ -239,7 +348,10 @@ impl Walker<'_> {
                 name = String::new(); // symbol table
             } else if raw_name == "//" {
                 long_names.clear();
-                if let Err(e) = (&mut data).take(16 * 1024 * 1024).read_to_end(&mut long_names) {
+                if let Err(e) = (&mut data)
+                    .take(16 * 1024 * 1024)
+                    .read_to_end(&mut long_names)
+                {
                     return self.fail(path, &e);
                 }
                 name = String::new();
@@ -255,26 +367,42 @@ impl Walker<'_> {
                     return self.fail(path, &e);
                 }
                 data_size = size - len;
-                name = String::from_utf8_lossy(&nb).trim_end_matches('\0').to_string();
+                name = String::from_utf8_lossy(&nb)
+                    .trim_end_matches('\0')
+                    .to_string();
             } else if let Some(idx) = raw_name.strip_prefix('/') {
                 let Ok(idx) = idx.parse::<usize>() else {
                     return self.fail(path, &corrupt("ar: bad long-name index"));
                 };
                 let rest = long_names.get(idx..).unwrap_or_default();
                 let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-                name = String::from_utf8_lossy(&rest[..end]).trim_end_matches('/').to_string();
+                name = String::from_utf8_lossy(&rest[..end])
+                    .trim_end_matches('/')
+                    .to_string();
             } else {
                 name = raw_name.trim_end_matches('/').to_string();
             }
             if !name.is_empty() {
-                self.entry(path, &name, EntryKind::File, Some(data_size), layer, depth + 1, &mut data)?;
+                self.entry(
+                    path,
+                    &name,
+                    EntryKind::File,
+                    Some(data_size),
+                    layer,
+                    depth + 1,
+                    UnscannableReason::Corrupt,
+                    &mut data,
+                )?;
             }
             match drain(&mut data) {
                 Ok(_) => {}
                 Err(e) => return self.fail(path, &e),
             }
             if data.limit() > 0 {
-                return self.fail(path, &corrupt(format!("ar: member at byte {offset} is truncated")));
+                return self.fail(
+                    path,
+                    &corrupt(format!("ar: member at byte {offset} is truncated")),
+                );
             }
             offset += size;
             if size % 2 == 1 {
@@ -288,14 +416,25 @@ impl Walker<'_> {
     }
 
     /// Walks a cpio archive (newc/crc and odc).
-    pub(crate) fn cpio(&mut self, path: &str, depth: u32, r: &mut dyn Read, layer: Option<&str>) -> Flow {
+    pub(crate) fn cpio(
+        &mut self,
+        path: &str,
+        depth: u32,
+        r: &mut dyn Read,
+        layer: Option<&str>,
+    ) -> Flow {
         let mut offset = 0u64;
         loop {
             let mut magic = [0u8; 6];
             match read_full(r, &mut magic) {
                 Ok(0) => return Ok(()),
                 Ok(6) => {}
-                Ok(_) => return self.fail(path, &corrupt(format!("cpio: truncated header at byte {offset}"))),
+                Ok(_) => {
+                    return self.fail(
+                        path,
+                        &corrupt(format!("cpio: truncated header at byte {offset}")),
+                    );
+                }
                 Err(e) => return self.fail(path, &e),
             }
             let newc = match &magic {
@@ -313,7 +452,12 @@ impl Walker<'_> {
             let mut hdr = vec![0u8; hlen];
             match read_full(r, &mut hdr) {
                 Ok(n) if n == hlen => {}
-                Ok(_) => return self.fail(path, &corrupt(format!("cpio: truncated header at byte {offset}"))),
+                Ok(_) => {
+                    return self.fail(
+                        path,
+                        &corrupt(format!("cpio: truncated header at byte {offset}")),
+                    );
+                }
                 Err(e) => return self.fail(path, &e),
             }
             let parse = |a: usize, len: usize, radix: u32| -> Option<u64> {
@@ -326,22 +470,28 @@ impl Walker<'_> {
                 (parse(12, 6, 8), parse(59, 11, 8), parse(53, 6, 8))
             };
             let (Some(mode), Some(filesize), Some(namesize)) = (mode, filesize, namesize) else {
-                return self.fail(path, &corrupt(format!("cpio: bad header fields at byte {offset}")));
+                return self.fail(
+                    path,
+                    &corrupt(format!("cpio: bad header fields at byte {offset}")),
+                );
             };
             if namesize == 0 || namesize > 65536 {
-                return self.fail(path, &corrupt(format!("cpio: bad name size at byte {offset}")));
+                return self.fail(
+                    path,
+                    &corrupt(format!("cpio: bad name size at byte {offset}")),
+                );
             }
             let mut name_buf = vec![0u8; namesize as usize];
             if let Err(e) = r.read_exact(&mut name_buf) {
                 return self.fail(path, &e);
             }
             let header_total = 6 + hlen as u64 + namesize;
-            if newc
-                && let Err(e) = skip(r, pad4(header_total))
-            {
+            if newc && let Err(e) = skip(r, pad4(header_total)) {
                 return self.fail(path, &e);
             }
-            let name = String::from_utf8_lossy(&name_buf).trim_end_matches('\0').to_string();
+            let name = String::from_utf8_lossy(&name_buf)
+                .trim_end_matches('\0')
+                .to_string();
             if name == "TRAILER!!!" {
                 return Ok(());
             }
@@ -361,16 +511,23 @@ impl Walker<'_> {
                 }
                 _ => EntryKind::Other,
             };
-            self.entry(path, &name, kind, Some(filesize), layer, depth + 1, &mut data)?;
+            self.entry(
+                path,
+                &name,
+                kind,
+                Some(filesize),
+                layer,
+                depth + 1,
+                UnscannableReason::Corrupt,
+                &mut data,
+            )?;
             if let Err(e) = drain(&mut data) {
                 return self.fail(path, &e);
             }
             if data.limit() > 0 {
                 return self.fail(path, &corrupt(format!("cpio: `{name}` is truncated")));
             }
-            if newc
-                && let Err(e) = skip(r, pad4(filesize))
-            {
+            if newc && let Err(e) = skip(r, pad4(filesize)) {
                 return self.fail(path, &e);
             }
             offset += header_total + filesize;
@@ -379,7 +536,13 @@ impl Walker<'_> {
 
     /// Walks an RPM package: lead, signature header, main header (offered to visitors as the virtual entry
     /// `<rpm-header>`), then the compressed cpio payload.
-    pub(crate) fn rpm(&mut self, path: &str, depth: u32, r: &mut dyn Read, layer: Option<&str>) -> Flow {
+    pub(crate) fn rpm(
+        &mut self,
+        path: &str,
+        depth: u32,
+        r: &mut dyn Read,
+        layer: Option<&str>,
+    ) -> Flow {
         let mut lead = [0u8; 96];
         match read_full(r, &mut lead) {
             Ok(96) => {}
@@ -405,12 +568,16 @@ impl Walker<'_> {
             Some(header.len() as u64),
             layer,
             depth + 1,
+            UnscannableReason::Corrupt,
             &mut io::Cursor::new(header),
         )?;
         // The payload is a compressed cpio archive; its entries appear directly under the rpm's path.
-        self.stream(path, "payload", None, layer, depth + 1, r)
+        self.stream(path, "payload", None, layer, depth + 1, true, r)
     }
 }
+
+/// Largest RPM header read (into memory); real ones are at most a few MiB even for huge file lists.
+const MAX_RPM_HEADER: u64 = 32 * 1024 * 1024;
 
 /// Reads one RPM header structure (magic, index, store); returns its bytes and length.
 fn read_header(r: &mut dyn Read) -> io::Result<(Vec<u8>, u64)> {
@@ -425,8 +592,13 @@ fn read_header(r: &mut dyn Read) -> io::Result<(Vec<u8>, u64)> {
     let hsize = u32::from_be_bytes([intro[12], intro[13], intro[14], intro[15]]) as u64;
     let body = nindex.checked_mul(16).and_then(|x| x.checked_add(hsize));
     let body = match body {
-        Some(b) if b <= 256 * 1024 * 1024 => b,
-        _ => return Err(corrupt("rpm: header size out of range")),
+        Some(b) if b <= MAX_RPM_HEADER => b,
+        _ => {
+            return Err(corrupt(format!(
+                "rpm: header of {nindex} index entries and {hsize} data bytes exceeds the {} MiB cap",
+                MAX_RPM_HEADER >> 20
+            )));
+        }
     };
     let mut bytes = intro.to_vec();
     let got = r.take(body).read_to_end(&mut bytes)? as u64;
@@ -434,6 +606,30 @@ fn read_header(r: &mut dyn Read) -> io::Result<(Vec<u8>, u64)> {
         return Err(corrupt("rpm: truncated header"));
     }
     Ok((bytes, 16 + body))
+}
+
+/// Turns the zip crate's own "larger than declared" check into the explicit lying-size hit.
+struct ZipEntryReader<R> {
+    inner: R,
+    declared: u64,
+}
+
+impl<R: Read> Read for ZipEntryReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if super::classify(&e).is_none() && e.to_string().contains("larger than its declared") {
+                super::LimitHit::io(
+                    UnscannableReason::LyingSize,
+                    format!(
+                        "holds more than the {} bytes its headers declare",
+                        self.declared
+                    ),
+                )
+            } else {
+                e
+            }
+        })
+    }
 }
 
 fn pad4(n: u64) -> u64 {

@@ -321,13 +321,14 @@ pub(crate) fn drain(r: &mut dyn Read) -> io::Result<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn classify_sees_through_wrapping() {
         let hit = LimitHit::io(UnscannableReason::LyingSize, "x".into());
-        let wrapped = io::Error::new(io::ErrorKind::Other, zip::result::ZipError::Io(hit));
+        let wrapped = io::Error::other(zip::result::ZipError::Io(hit));
         let found = classify(&wrapped).expect("found");
         assert_eq!(found.reason, UnscannableReason::LyingSize);
         let plain = io::Error::new(io::ErrorKind::UnexpectedEof, "eof");

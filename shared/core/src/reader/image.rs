@@ -49,7 +49,11 @@ impl LayerFilter {
             return Decision::Whiteout;
         }
         if let Some(target) = base.strip_prefix(".wh.") {
-            let full = if dir.is_empty() { target.to_string() } else { format!("{dir}/{target}") };
+            let full = if dir.is_empty() {
+                target.to_string()
+            } else {
+                format!("{dir}/{target}")
+            };
             self.cur_deleted.push(full);
             return Decision::Whiteout;
         }
@@ -136,7 +140,11 @@ impl Walker<'_> {
             None => Vec::new(),
         };
         if let (Some(ix), false) = (&index, plans.is_empty()) {
-            let format = if ix.contains_key("oci-layout") { Format::OciLayout } else { Format::DockerArchive };
+            let format = if ix.contains_key("oci-layout") {
+                Format::OciLayout
+            } else {
+                Format::DockerArchive
+            };
             let mut img_info = info.clone();
             img_info.format = format;
             self.visitor.container(&img_info);
@@ -171,7 +179,11 @@ impl Walker<'_> {
                         layers,
                     });
                 } else {
-                    self.issue(name, UnscannableReason::Corrupt, "manifest.json names layers that are not in the tarball".into());
+                    self.issue(
+                        name,
+                        UnscannableReason::Corrupt,
+                        "manifest.json names layers that are not in the tarball".into(),
+                    );
                 }
             }
             if !plans.is_empty() {
@@ -182,14 +194,21 @@ impl Walker<'_> {
             && let Some(bytes) = read_member(file, ix, "index.json")
             && let Ok(index) = serde_json::from_slice::<OciIndex>(&bytes)
         {
-            let mut queue: Vec<(OciDescriptor, u32)> = index.manifests.into_iter().map(|d| (d, 0)).collect();
+            let mut queue: Vec<(OciDescriptor, u32)> =
+                index.manifests.into_iter().map(|d| (d, 0)).collect();
             while let Some((desc, level)) = queue.pop() {
                 if level > 4 {
                     continue;
                 }
-                let Some(member) = blob_member(&desc.digest) else { continue };
-                let Some(bytes) = read_member(file, ix, &member) else { continue };
-                let Ok(m) = serde_json::from_slice::<OciManifest>(&bytes) else { continue };
+                let Some(member) = blob_member(&desc.digest) else {
+                    continue;
+                };
+                let Some(bytes) = read_member(file, ix, &member) else {
+                    continue;
+                };
+                let Ok(m) = serde_json::from_slice::<OciManifest>(&bytes) else {
+                    continue;
+                };
                 if !m.manifests.is_empty() {
                     queue.extend(m.manifests.into_iter().map(|d| (d, level + 1)));
                     continue;
@@ -220,11 +239,22 @@ impl Walker<'_> {
                     Ok(r) => r,
                     Err(e) => return self.fail(name, &e),
                 };
-                self.entry(name, cfg, EntryKind::File, Some(size), None, 1, &mut r)?;
+                self.entry(
+                    name,
+                    cfg,
+                    EntryKind::File,
+                    Some(size),
+                    None,
+                    1,
+                    UnscannableReason::Corrupt,
+                    &mut r,
+                )?;
             }
             self.image_filter = Some(LayerFilter::default());
             for (layer_id, member) in plan.layers.iter().rev() {
-                let Some(&(off, size)) = ix.get(member) else { continue };
+                let Some(&(off, size)) = ix.get(member) else {
+                    continue;
+                };
                 let mut r = match section(file, off, size) {
                     Ok(r) => r,
                     Err(e) => return self.fail(name, &e),
@@ -234,7 +264,15 @@ impl Walker<'_> {
                 }
                 self.pending_layer = Some(layer_id.clone());
                 let layer_path = name.to_string();
-                let flow = self.stream(&layer_path, member, Some(size), Some(layer_id), 1, &mut r);
+                let flow = self.stream(
+                    &layer_path,
+                    member,
+                    Some(size),
+                    Some(layer_id),
+                    1,
+                    true,
+                    &mut r,
+                );
                 if self.pending_layer.take().is_some() {
                     // The layer did not contain a tar: say so, it was not scanned as a filesystem.
                     self.issue(
@@ -269,7 +307,10 @@ fn layer_id(member: &str) -> String {
     if let Some(hex) = member.strip_prefix("blobs/sha256/") {
         return format!("sha256:{hex}");
     }
-    member.strip_suffix("/layer.tar").unwrap_or(member).to_string()
+    member
+        .strip_suffix("/layer.tar")
+        .unwrap_or(member)
+        .to_string()
 }
 
 fn section(file: &mut File, off: u64, size: u64) -> std::io::Result<impl Read + use<>> {
@@ -297,7 +338,10 @@ fn index_tar(file: &mut File, max_entries: u64) -> std::io::Result<Option<Index>
     let mut has_marker = false;
     for (n, item) in archive.entries_with_seek()?.enumerate() {
         if n as u64 > max_entries {
-            return Err(LimitHit::io(UnscannableReason::TooManyEntries, "tar index".into()));
+            return Err(LimitHit::io(
+                UnscannableReason::TooManyEntries,
+                "tar index".into(),
+            ));
         }
         let e = item?;
         if !(e.header().entry_type().is_file()) {
@@ -313,6 +357,7 @@ fn index_tar(file: &mut File, max_entries: u64) -> std::io::Result<Option<Index>
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -335,7 +380,10 @@ mod tests {
 
     #[test]
     fn digests_are_checked() {
-        assert_eq!(blob_member("sha256:abc123").as_deref(), Some("blobs/sha256/abc123"));
+        assert_eq!(
+            blob_member("sha256:abc123").as_deref(),
+            Some("blobs/sha256/abc123")
+        );
         assert_eq!(blob_member("sha256:../../etc"), None);
         assert_eq!(blob_member("md5:abc"), None);
     }

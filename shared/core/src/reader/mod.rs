@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::model::{ArtifactMetadata, EntryError, Format, UnscannableReason};
-pub use guard::{LimitHit, classify};
 use guard::{Budget, EntryGuard, read_full};
+pub use guard::{LimitHit, classify};
 pub use sniff::sniff;
 
 /// Reader limits (from the policy's `[limits]`).
@@ -220,6 +220,13 @@ impl WalkOptions {
 /// Nested archives up to this size are spooled in memory; larger ones go to an anonymous temp file.
 const MEM_SPOOL: u64 = 32 * 1024 * 1024;
 
+/// Most bytes spooled in memory at once across nesting levels (a zip in a zip in a zip… each up to
+/// [`MEM_SPOOL`] would otherwise multiply).
+const MEM_SPOOL_TOTAL: u64 = 64 * 1024 * 1024;
+
+/// xz decoder memory cap in KiB (`xz -9` needs about 65 MiB to decode).
+const XZ_MEM_LIMIT_KIB: u32 = 96 * 1024;
+
 /// Walks a local file.
 pub fn walk_path(
     path: &Path,
@@ -250,7 +257,10 @@ pub fn walk_path(
         walker.issue(
             &top_name,
             UnscannableReason::ArtifactTooLarge,
-            format!("{size} bytes exceeds the {}-byte artifact limit", opts.limits.max_artifact_bytes),
+            format!(
+                "{size} bytes exceeds the {}-byte artifact limit",
+                opts.limits.max_artifact_bytes
+            ),
         );
         return Ok(walker.finish(ArtifactMetadata {
             sha256: None,
@@ -258,7 +268,13 @@ pub fn walk_path(
             format: sniff(&head[..n]),
         }));
     }
-    let format = walker.walk_file(file, &top_name, size).map_err(io_err)?;
+    let format = if walker.deadline_passed(&top_name) {
+        let mut head = vec![0u8; sniff::SNIFF_LEN];
+        let n = read_full(&mut &file, &mut head).map_err(io_err)?;
+        sniff(&head[..n])
+    } else {
+        walker.walk_file(file, &top_name, size).map_err(io_err)?
+    };
     let sha256 = if walker.timed_out() {
         None
     } else {
@@ -309,9 +325,28 @@ pub fn walk_reader(
         limit,
     };
     let mut head = vec![0u8; sniff::SNIFF_LEN];
-    let n = read_full(&mut hashing, &mut head).map_err(io_err)?;
+    let n = match read_full(&mut hashing, &mut head) {
+        Ok(n) => n,
+        // The artifact limit can be hit while reading the first bytes of a stream of unknown size.
+        Err(e) if classify(&e).is_some() => {
+            let _ = walker.fail(&top_name, &e);
+            return Ok(walker.finish(ArtifactMetadata {
+                sha256: None,
+                size: hashing.count,
+                format: sniff(&head),
+            }));
+        }
+        Err(e) => return Err(io_err(e)),
+    };
     head.truncate(n);
     let format = sniff(&head);
+    if walker.deadline_passed(&top_name) {
+        return Ok(walker.finish(ArtifactMetadata {
+            sha256: None,
+            size: hashing.count,
+            format,
+        }));
+    }
     if matches!(format, Format::Zip | Format::Tar) {
         // Spool to an anonymous temp file (no name of ours or the artifact's on disk), hashing as we go.
         let mut spool = match &opts.spool_dir {
@@ -347,7 +382,7 @@ pub fn walk_reader(
         walker.budget.artifact_size.set(u64::MAX / 2); // unknown: the overall-ratio check cannot apply
     }
     let mut stream = Cursor::new(head).chain(&mut hashing);
-    let _ = walker.stream(&top_name, &top_name, None, None, 0, &mut stream);
+    let _ = walker.stream(&top_name, &top_name, None, None, 0, false, &mut stream);
     let timed_out = walker.timed_out();
     drop(stream);
     // Finish the digest over the whole body unless time is up (bounded by the artifact limit).
@@ -415,7 +450,11 @@ impl Read for HashingReader<'_> {
 pub fn base_name(display: &str) -> String {
     let trimmed = display.trim_end_matches('/');
     let name = trimmed.rsplit(['/', '\\']).next().unwrap_or(trimmed);
-    if name.is_empty() { "artifact".to_string() } else { name.to_string() }
+    if name.is_empty() {
+        "artifact".to_string()
+    } else {
+        name.to_string()
+    }
 }
 
 /// Walk-wide stop signal: a limit that ends the whole walk was hit (already recorded as an issue).
@@ -437,6 +476,10 @@ pub(crate) struct Walker<'v> {
     pub pending_layer: Option<String>,
     /// Whiteout/shadowing state of the image being walked (top layer first).
     pub image_filter: Option<image::LayerFilter>,
+    /// Where spool files go.
+    spool_dir: Option<std::path::PathBuf>,
+    /// Bytes of nested archives currently spooled in memory (all nesting levels together).
+    mem_spooled: u64,
 }
 
 impl<'v> Walker<'v> {
@@ -452,6 +495,19 @@ impl<'v> Walker<'v> {
             aborted: false,
             pending_layer: None,
             image_filter: None,
+            spool_dir: opts.spool_dir.clone(),
+            mem_spooled: 0,
+        }
+    }
+
+    /// Records a timeout and returns true when the deadline has already passed before the walk starts.
+    fn deadline_passed(&mut self, path: &str) -> bool {
+        match self.budget.check_time() {
+            Ok(()) => false,
+            Err(e) => {
+                let _ = self.fail(path, &e);
+                true
+            }
         }
     }
 
@@ -470,7 +526,9 @@ impl<'v> Walker<'v> {
     }
 
     fn timed_out(&self) -> bool {
-        self.issues.iter().any(|i| i.reason == UnscannableReason::Timeout)
+        self.issues
+            .iter()
+            .any(|i| i.reason == UnscannableReason::Timeout)
     }
 
     pub fn issue(&mut self, path: &str, reason: UnscannableReason, detail: String) {
@@ -479,7 +537,11 @@ impl<'v> Walker<'v> {
             return;
         }
         // One issue per (path, reason) is enough.
-        if self.issues.iter().any(|i| i.path == path && i.reason == reason) {
+        if self
+            .issues
+            .iter()
+            .any(|i| i.path == path && i.reason == reason)
+        {
             return;
         }
         self.issues.push(Issue {
@@ -541,13 +603,17 @@ impl<'v> Walker<'v> {
             }
             _ => {
                 let mut r = BufReader::with_capacity(256 * 1024, file);
-                let _ = self.stream(name, name, None, None, 0, &mut r);
+                let _ = self.stream(name, name, None, None, 0, false, &mut r);
             }
         }
         Ok(format)
     }
 
     /// Handles one entry of a container: counts it, reports non-files, bounds and streams files.
+    ///
+    /// `short` is what ending before the declared size means: [`UnscannableReason::LyingSize`] where the
+    /// container's framing does not depend on the size (zip), [`UnscannableReason::Corrupt`] (truncated)
+    /// for stream containers.
     #[allow(clippy::too_many_arguments)]
     pub fn entry(
         &mut self,
@@ -557,6 +623,7 @@ impl<'v> Walker<'v> {
         declared: Option<u64>,
         layer: Option<&str>,
         depth: u32,
+        short: UnscannableReason,
         reader: &mut dyn Read,
     ) -> Flow {
         let (norm, unsafe_name) = normalize_name(raw_name);
@@ -568,7 +635,10 @@ impl<'v> Walker<'v> {
             self.issue(
                 &path,
                 UnscannableReason::UnsafeEntryName,
-                format!("entry name `{}` escapes the archive", raw_name.escape_debug()),
+                format!(
+                    "entry name `{}` escapes the archive",
+                    raw_name.escape_debug()
+                ),
             );
         }
         let name = norm.rsplit('/').next().unwrap_or(&norm).to_string();
@@ -580,7 +650,10 @@ impl<'v> Walker<'v> {
                 self.issue(
                     &path,
                     UnscannableReason::UnsafeEntryName,
-                    format!("hard link to `{}` escapes the archive", target.escape_debug()),
+                    format!(
+                        "hard link to `{}` escapes the archive",
+                        target.escape_debug()
+                    ),
                 );
             }
             let info = EntryInfo {
@@ -613,11 +686,17 @@ impl<'v> Walker<'v> {
             max,
             declared,
             path: path_rc,
+            short,
         };
-        self.stream(&path, &name, declared, layer, depth, &mut guarded)
+        self.stream(&path, &name, declared, layer, depth, false, &mut guarded)
     }
 
     /// Sniffs a stream and either unpacks it (container) or hands it to the visitor (leaf).
+    ///
+    /// `bound_leaf`: the stream is not already an entry bounded by [`EntryGuard`] (decompressed output, an
+    /// image layer): if it turns out to be a leaf, the per-entry size limit is applied here. Containers are
+    /// not bounded by it (a 3 GiB layer of small files is fine); their entries are.
+    #[allow(clippy::too_many_arguments)]
     pub fn stream(
         &mut self,
         path: &str,
@@ -625,6 +704,7 @@ impl<'v> Walker<'v> {
         declared: Option<u64>,
         layer: Option<&str>,
         depth: u32,
+        bound_leaf: bool,
         r: &mut dyn Read,
     ) -> Flow {
         let mut head = vec![0u8; sniff::SNIFF_LEN];
@@ -644,17 +724,19 @@ impl<'v> Walker<'v> {
             kind: EntryKind::File,
         };
         let mut chained = Cursor::new(head).chain(r);
-        if format.is_container() {
-            if depth >= self.budget.limits.max_depth {
-                self.issue(
-                    path,
-                    UnscannableReason::DepthExceeded,
-                    format!("{format} nested deeper than {} levels", self.budget.limits.max_depth),
-                );
-                return self.leaf(info, &mut chained);
-            }
+        if format.is_container() && depth < self.budget.limits.max_depth {
             self.visitor.container(&info);
             return self.container(info, &mut chained);
+        }
+        if format.is_container() {
+            self.issue(
+                path,
+                UnscannableReason::DepthExceeded,
+                format!(
+                    "{format} nested deeper than {} levels",
+                    self.budget.limits.max_depth
+                ),
+            );
         }
         if matches!(format, Format::SevenZip | Format::Rar) {
             self.issue(
@@ -662,6 +744,17 @@ impl<'v> Walker<'v> {
                 UnscannableReason::UnsupportedFormat,
                 format!("{format} archives are recognised but not unpacked"),
             );
+        }
+        if bound_leaf {
+            let mut bounded = EntryGuard {
+                inner: &mut chained,
+                read: 0,
+                max: self.budget.limits.max_entry_bytes,
+                declared: None,
+                path: Rc::from(path),
+                short: UnscannableReason::Corrupt,
+            };
+            return self.leaf(info, &mut bounded);
         }
         self.leaf(info, &mut chained)
     }
@@ -672,9 +765,11 @@ impl<'v> Walker<'v> {
             return Ok(());
         }
         let counter = Rc::new(Cell::new(0u64));
-        let mut counting = guard::Counting {
+        let mut counting = guard::LeafReader {
             inner: r,
             count: counter.clone(),
+            budget: self.budget.clone(),
+            next_check: 0,
         };
         let res = self.visitor.file(&info, &mut counting);
         self.bytes_read += counter.get();
@@ -705,11 +800,19 @@ impl<'v> Walker<'v> {
                 };
                 let inner_name = strip_compression_suffix(&info.name);
                 let decoder: Box<dyn Read + '_> = match info.format {
-                    Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(counted))),
-                    Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(BufReader::new(counted))),
+                    Format::Gzip => {
+                        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(counted)))
+                    }
+                    Format::Bzip2 => {
+                        Box::new(bzip2::read::MultiBzDecoder::new(BufReader::new(counted)))
+                    }
                     Format::Xz => {
-                        // 256 MiB decoder memory cap (xz presets use at most 64 MiB dictionaries).
-                        Box::new(lzma_rust2::XzReader::new_mem_limit(counted, true, 256 * 1024))
+                        // Decoder memory cap: xz presets use at most 64 MiB dictionaries (-9/-9e).
+                        Box::new(lzma_rust2::XzReader::new_mem_limit(
+                            counted,
+                            true,
+                            XZ_MEM_LIMIT_KIB,
+                        ))
                     }
                     _ => match zstd::stream::read::Decoder::new(counted) {
                         Ok(mut d) => {
@@ -729,11 +832,24 @@ impl<'v> Walker<'v> {
                     output: 0,
                     what: info.format.as_str(),
                 };
-                self.stream(path, &inner_name, None, layer, depth + 1, &mut guarded)
+                self.stream(
+                    path,
+                    &inner_name,
+                    None,
+                    layer,
+                    depth + 1,
+                    true,
+                    &mut guarded,
+                )
             }
             Format::Tar => self.tar(path, depth, r, layer),
             Format::Zip => match self.spool(path, r) {
-                Ok(Some(spool)) => self.zip(path, depth, spool, layer),
+                Ok(Some(spool)) => {
+                    let held = spool.mem_len();
+                    let flow = self.zip(path, depth, spool, layer);
+                    self.mem_spooled = self.mem_spooled.saturating_sub(held);
+                    flow
+                }
                 Ok(None) => Ok(()),
                 Err(abort) => Err(abort),
             },
@@ -744,20 +860,28 @@ impl<'v> Walker<'v> {
         }
     }
 
-    /// Copies a nested archive that needs random access into memory or an anonymous temp file.
+    /// Copies a nested archive that needs random access into memory or an anonymous temp file. Memory
+    /// spools of all nesting levels together stay under [`MEM_SPOOL_TOTAL`].
     fn spool(&mut self, path: &str, r: &mut dyn Read) -> Result<Option<Spool>, Abort> {
+        let cap = MEM_SPOOL.min(MEM_SPOOL_TOTAL.saturating_sub(self.mem_spooled));
         let mut mem = Vec::new();
-        match r.take(MEM_SPOOL + 1).read_to_end(&mut mem) {
+        match r.take(cap + 1).read_to_end(&mut mem) {
             Ok(_) => {}
             Err(e) => {
                 self.fail(path, &e)?;
                 return Ok(None);
             }
         }
-        if (mem.len() as u64) <= MEM_SPOOL {
+        if (mem.len() as u64) <= cap {
+            mem.shrink_to_fit();
+            self.mem_spooled += mem.len() as u64;
             return Ok(Some(Spool::Mem(Cursor::new(mem))));
         }
-        let mut file = match tempfile::tempfile() {
+        let made = match &self.spool_dir {
+            Some(d) => tempfile::tempfile_in(d),
+            None => tempfile::tempfile(),
+        };
+        let mut file = match made {
             Ok(f) => f,
             Err(e) => {
                 self.fail(path, &e)?;
@@ -766,7 +890,10 @@ impl<'v> Walker<'v> {
         };
         let res = file
             .write_all(&mem)
-            .and_then(|_| io::copy(r, &mut file))
+            .and_then(|_| {
+                drop(std::mem::take(&mut mem));
+                io::copy(r, &mut file)
+            })
             .and_then(|_| file.seek(SeekFrom::Start(0)));
         if let Err(e) = res {
             self.fail(path, &e)?;
@@ -780,6 +907,16 @@ impl<'v> Walker<'v> {
 pub(crate) enum Spool {
     Mem(Cursor<Vec<u8>>),
     File(BufReader<File>),
+}
+
+impl Spool {
+    /// Bytes held in memory.
+    fn mem_len(&self) -> u64 {
+        match self {
+            Spool::Mem(c) => c.get_ref().len() as u64,
+            Spool::File(_) => 0,
+        }
+    }
 }
 
 impl Read for Spool {
@@ -820,7 +957,9 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 pub fn normalize_name(raw: &str) -> (String, bool) {
     let unified = raw.replace('\\', "/");
     let mut unsafe_name = unified.starts_with('/')
-        || (unified.len() >= 2 && unified.as_bytes()[1] == b':' && unified.as_bytes()[0].is_ascii_alphabetic());
+        || (unified.len() >= 2
+            && unified.as_bytes()[1] == b':'
+            && unified.as_bytes()[0].is_ascii_alphabetic());
     let mut parts: Vec<&str> = Vec::new();
     for seg in unified.split('/') {
         match seg {
@@ -838,7 +977,10 @@ pub fn normalize_name(raw: &str) -> (String, bool) {
     }
     // Control characters would make logs and paths ambiguous.
     if norm.chars().any(|c| c.is_control()) {
-        norm = norm.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+        norm = norm
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
     }
     (norm, unsafe_name)
 }
@@ -863,13 +1005,17 @@ fn strip_compression_suffix(name: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn names_are_normalized_and_unsafe_ones_flagged() {
         assert_eq!(normalize_name("./a/b.txt"), ("a/b.txt".into(), false));
-        assert_eq!(normalize_name("../../etc/passwd"), ("../../etc/passwd".into(), true));
+        assert_eq!(
+            normalize_name("../../etc/passwd"),
+            ("../../etc/passwd".into(), true)
+        );
         assert_eq!(normalize_name("/etc/passwd"), ("etc/passwd".into(), true));
         assert_eq!(normalize_name("a\\..\\..\\x"), ("a/../../x".into(), true));
         assert_eq!(normalize_name("C:/win.ini"), ("C:/win.ini".into(), true));

@@ -61,7 +61,11 @@ pub fn sniff(head: &[u8]) -> Format {
     if starts(&[0xca, 0xfe, 0xba, 0xbe]) && head.len() >= 8 {
         // Fat Mach-O has a small architecture count here; a Java class file has its version (≥ 45).
         let n = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
-        return if n < 20 { Format::MachO } else { Format::Binary };
+        return if n < 20 {
+            Format::MachO
+        } else {
+            Format::Binary
+        };
     }
     if starts(b"\0asm") {
         return Format::Wasm;
@@ -106,7 +110,13 @@ fn is_tar_header(head: &[u8]) -> bool {
     let sum: u32 = head[..512]
         .iter()
         .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 })
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                b as u32
+            }
+        })
         .sum();
     sum == stored
 }
@@ -135,6 +145,7 @@ fn is_text(head: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -155,7 +166,10 @@ mod tests {
         assert_eq!(sniff(b"%PDF-1.7"), Format::Pdf);
         assert_eq!(sniff(b"  {\"a\": 1}"), Format::Json);
         assert_eq!(sniff(b"hello world\n"), Format::Text);
-        assert_eq!(sniff(&[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52]), Format::Binary);
+        assert_eq!(
+            sniff(&[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52]),
+            Format::Binary
+        );
         assert_eq!(sniff(&[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 2]), Format::MachO);
         assert_eq!(sniff(&[0x00, 0xff, 0x10]), Format::Binary);
     }
