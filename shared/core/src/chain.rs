@@ -112,6 +112,27 @@ impl ToolChainResult {
         self.duration_ms = (now - self.started_at).num_milliseconds().max(0) as u64;
     }
 
+    /// Replaces the findings of one tool (a rescan against a newer database) and re-evaluates the chain.
+    /// Returns false when the chain has no result for `slot`.
+    pub fn replace_findings(
+        &mut self,
+        slot: &str,
+        findings: Vec<Finding>,
+        policy: &Policy,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let Some(r) = self.results.get_mut(slot) else {
+            return false;
+        };
+        r.findings = findings;
+        r.normalize();
+        let started = self.started_at;
+        self.finalize(policy, now);
+        // the original scan's duration stays meaningful; the re-evaluation time is `completed_at`
+        self.started_at = started;
+        true
+    }
+
     /// Every finding with its tool slot.
     pub fn findings(&self) -> impl Iterator<Item = (&str, &Finding)> {
         self.results

@@ -289,6 +289,11 @@ pub fn build_events(chain: &ToolChainResult) -> Vec<SecurityEvent> {
         }
     }
 
+    // Chain-level events are keyed by the chain's completion time: a replay of the same chain gives the same
+    // ids, a rescan (a new evaluation) gives new ones.
+    let generation = chain
+        .completed_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     if chain.verdict == Verdict::Quarantined {
         let primary = chain
             .reasons
@@ -309,7 +314,7 @@ pub fn build_events(chain: &ToolChainResult) -> Vec<SecurityEvent> {
                 risk_score: chain.risk_score,
                 reasons: chain.reasons.clone(),
             },
-            String::new(),
+            generation.clone(),
         );
     }
 
@@ -338,7 +343,20 @@ pub fn build_events(chain: &ToolChainResult) -> Vec<SecurityEvent> {
             },
             duration_ms: chain.duration_ms,
         },
-        String::new(),
+        generation,
     );
     out
+}
+
+/// The events of `after` that `before` did not already produce (by event id): what a rescan publishes.
+/// Findings seen before keep their ids, so only new matches (and the new evaluation) are emitted.
+pub fn new_events(before: &ToolChainResult, after: &ToolChainResult) -> Vec<SecurityEvent> {
+    let seen: std::collections::HashSet<String> = build_events(before)
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    build_events(after)
+        .into_iter()
+        .filter(|e| !seen.contains(&e.event_id))
+        .collect()
 }

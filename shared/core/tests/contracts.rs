@@ -295,3 +295,32 @@ fn policy_validation_errors_snapshot() {
         .collect();
     insta::assert_json_snapshot!("policy_errors", messages);
 }
+
+#[test]
+fn rescan_emits_only_new_matches_and_the_new_evaluation() {
+    // GIVEN a finished chain WHEN it is re-evaluated with one extra advisory THEN only that advisory's event
+    // and the new chain-level events are new; re-evaluating nothing at the same instant emits nothing.
+    let before = sample_chain();
+    assert!(portcullis_core::events::new_events(&before, &before).is_empty());
+    let mut findings: Vec<Finding> = before.results["vuln"].findings.clone();
+    let mut extra = findings[0].clone();
+    if let FindingDetail::Vulnerability(v) = &mut extra.detail {
+        v.advisory_id = "GHSA-p6mc-m468-83gw".into();
+    }
+    extra.id = "f-new".into();
+    findings.push(extra);
+    let mut after = before.clone();
+    let later = before.completed_at + chrono::Duration::days(1);
+    assert!(after.replace_findings("vuln", findings, &Policy::default_policy(), later));
+    let fresh = portcullis_core::events::new_events(&before, &after);
+    let types: Vec<&str> = fresh.iter().map(|e| e.payload.event_type()).collect();
+    assert_eq!(
+        types,
+        [
+            "vulnerability_detected",
+            "artifact_quarantined",
+            "security_scan_completed"
+        ]
+    );
+    assert!(!after.replace_findings("nope", vec![], &Policy::default_policy(), later));
+}
