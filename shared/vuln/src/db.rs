@@ -21,7 +21,7 @@ use thiserror::Error;
 
 use crate::cvss;
 use crate::osv::{OsvAffected, OsvRecord, OsvSeverity};
-use crate::version::{Scheme, canonical_ecosystem, scheme_for};
+use crate::version::{ParsedVersion, Scheme, canonical_ecosystem, scheme_for};
 
 /// Version of the on-disk format; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
@@ -182,6 +182,9 @@ pub struct Range {
     pub semver: bool,
     /// Sorted events.
     pub events: Vec<Event>,
+    /// The events' versions parsed under the ecosystem's scheme (filled on load, not stored).
+    #[serde(skip)]
+    keys: Vec<ParsedVersion>,
 }
 
 /// One `affected[]` entry of one advisory for one package.
@@ -331,21 +334,26 @@ fn sort_events(events: &mut [Event], scheme: Scheme) {
 }
 
 /// Whether `version` is inside a range (osv-scalibr's walk over sorted events).
-fn range_contains(range: &Range, scheme: Scheme, version: &str) -> bool {
+fn range_contains(range: &Range, scheme: Scheme, version: &str, parsed: &ParsedVersion) -> bool {
+    let pre_parsed = range.keys.len() == range.events.len();
+    let cmp = |i: usize, v: &str| -> Ordering {
+        match range.keys.get(i) {
+            Some(k) if pre_parsed => parsed.compare(k, scheme),
+            _ => scheme.compare(version, v),
+        }
+    };
     let mut affected = false;
-    for e in &range.events {
+    for (i, e) in range.events.iter().enumerate() {
         if !affected {
             if let Event::Introduced(v) = e
-                && (v == "0" || scheme.compare(version, v) != Ordering::Less)
+                && (v == "0" || cmp(i, v) != Ordering::Less)
             {
                 affected = true;
             }
         } else {
             match e {
-                Event::Fixed(v) if scheme.compare(version, v) != Ordering::Less => affected = false,
-                Event::LastAffected(v) if scheme.compare(version, v) == Ordering::Greater => {
-                    affected = false
-                }
+                Event::Fixed(v) if cmp(i, v) != Ordering::Less => affected = false,
+                Event::LastAffected(v) if cmp(i, v) == Ordering::Greater => affected = false,
                 _ => {}
             }
         }
@@ -357,6 +365,11 @@ impl Affected {
     /// Whether `version` (of a package in this entry's ecosystem, ordered by `scheme`) is affected.
     pub fn contains(&self, scheme: Scheme, version: &str) -> bool {
         let version = version.trim();
+        self.contains_parsed(scheme, version, &ParsedVersion::parse(scheme, version))
+    }
+
+    /// [`Affected::contains`] with the (trimmed) version already parsed under `scheme`.
+    pub fn contains_parsed(&self, scheme: Scheme, version: &str, parsed: &ParsedVersion) -> bool {
         if version.is_empty() {
             return true;
         }
@@ -365,7 +378,7 @@ impl Affected {
         }
         self.ranges
             .iter()
-            .any(|r| range_contains(r, scheme, version))
+            .any(|r| range_contains(r, scheme, version, parsed))
     }
 }
 
@@ -599,7 +612,11 @@ impl Builder {
                 }
             }
             sort_events(&mut events, scheme);
-            ranges.push(Range { semver, events });
+            ranges.push(Range {
+                semver,
+                events,
+                keys: Vec::new(),
+            });
         }
         let versions: Vec<String> = a
             .versions
@@ -823,7 +840,21 @@ impl Database {
         Ok((db, stats))
     }
 
-    fn from_body(body: Body) -> Result<Database, DbError> {
+    fn from_body(mut body: Body) -> Result<Database, DbError> {
+        for eco in &mut body.ecosystems {
+            let scheme = scheme_for(&eco.name);
+            for p in &mut eco.packages {
+                for a in &mut p.affected {
+                    for r in &mut a.ranges {
+                        r.keys = r
+                            .events
+                            .iter()
+                            .map(|e| ParsedVersion::parse(scheme, e.version()))
+                            .collect();
+                    }
+                }
+            }
+        }
         let n_adv = body.advisories.len();
         let mut index = HashMap::with_capacity(body.ecosystems.len());
         for (ei, eco) in body.ecosystems.iter().enumerate() {
@@ -909,23 +940,36 @@ impl Database {
             .split_once(':')
             .map(|(_, r)| r.trim())
             .filter(|r| !r.is_empty());
-        for a in self.affected_entries(eco, name) {
+        let entries = self.affected_entries(eco, name);
+        if entries.is_empty() {
+            return out;
+        }
+        let version = version.trim();
+        let parsed = ParsedVersion::parse(ix.scheme, version);
+        let mut last = None;
+        for a in entries {
             if let (Some(want), Some(have)) = (release, a.release.as_deref())
                 && want != have
             {
                 continue;
             }
-            if out.iter().any(|m| m.affected.advisory == a.advisory) {
+            // Entries of one advisory are adjacent; skip the rest once it matched.
+            if last == Some(a.advisory) {
                 continue;
             }
-            if a.contains(ix.scheme, version)
+            if a.contains_parsed(ix.scheme, version, &parsed)
                 && let Some(adv) = self.body.advisories.get(a.advisory as usize)
             {
+                last = Some(a.advisory);
                 out.push(Match {
                     advisory: adv,
                     affected: a,
                 });
             }
+        }
+        if out.len() > 1 {
+            out.sort_by_key(|m| m.affected.advisory);
+            out.dedup_by_key(|m| m.affected.advisory);
         }
         out
     }

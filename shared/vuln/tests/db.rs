@@ -2,6 +2,7 @@
 //! last_affected, multiple ranges, GIT ranges, explicit versions, empty version), withdrawn and malware
 //! records, severity, name normalization, zip sources, the file format (round trip, corruption → typed
 //! errors, never a panic), staleness, and the `vuln/osv` tool end to end on a lockfile.
+#![allow(clippy::unwrap_used)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

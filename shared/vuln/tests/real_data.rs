@@ -1,6 +1,7 @@
 //! The index built from all of `shared/data/osv` (PyPI, crates.io, Go, npm, partial Maven, harvested rest)
 //! finds the known advisories of real package versions, and not those fixed before them. Each expected id
 //! was checked to be in the data (ranges quoted in the comments). The index is built once per test binary.
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

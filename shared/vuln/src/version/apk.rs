@@ -43,14 +43,12 @@ impl Cursor<'_> {
                 match c {
                     b'.' => n = Tok::DigitOrZero,
                     b'_' => n = Tok::Suffix,
-                    b'-' => {
-                        // `-r` starts the revision; `-r` followed by letters (`-ruff`) is not one.
-                        if rest.get(1) == Some(&b'r')
-                            && !rest.get(2).is_some_and(u8::is_ascii_alphabetic)
-                        {
-                            n = Tok::RevisionNo;
-                            self.pos += 1;
-                        }
+                    // `-r` starts the revision; `-r` followed by letters (`-ruff`) is not one.
+                    b'-' if rest.get(1) == Some(&b'r')
+                        && !rest.get(2).is_some_and(u8::is_ascii_alphabetic) =>
+                    {
+                        n = Tok::RevisionNo;
+                        self.pos += 1;
                     }
                     _ => {}
                 }

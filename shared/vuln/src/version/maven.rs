@@ -20,10 +20,12 @@ pub enum Item {
 
 const QUALIFIERS: [&str; 7] = ["alpha", "beta", "milestone", "rc", "snapshot", "", "sp"];
 
-fn comparable_qualifier(q: &str) -> String {
+/// Maven's `comparableQualifier` (`"<index>"` for known qualifiers, `"7-<q>"` for others) as a tuple that
+/// orders the same way without allocating.
+fn comparable_qualifier(q: &str) -> (usize, &str) {
     match QUALIFIERS.iter().position(|k| *k == q) {
-        Some(i) => i.to_string(),
-        None => format!("{}-{q}", QUALIFIERS.len()),
+        Some(i) => (i, ""),
+        None => (QUALIFIERS.len(), q),
     }
 }
 

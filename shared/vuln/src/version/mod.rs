@@ -167,3 +167,77 @@ pub(crate) fn cmp_digits(a: &str, b: &str) -> Ordering {
 pub(crate) fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
+
+/// A version parsed once under a scheme, for repeated comparisons (range evaluation). Schemes whose
+/// comparators work on the string directly keep it as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParsedVersion {
+    /// Lenient SemVer / Pub / NuGet.
+    Semver(semver::SemverLike),
+    /// PyPI.
+    PyPi(pep440::PyPiVersion),
+    /// Maven.
+    Maven(maven::MavenVersion),
+    /// RubyGems.
+    Gem(rubygems::GemVersion),
+    /// Packagist.
+    Packagist(packagist::PackagistVersion),
+    /// CRAN.
+    Cran(cran::CranVersion),
+    /// Hackage.
+    Hackage(hackage::HackageVersion),
+    /// dpkg, RPM, apk: compared on the string.
+    Raw(String),
+}
+
+impl ParsedVersion {
+    /// Parses `v` under `scheme`.
+    pub fn parse(scheme: Scheme, v: &str) -> ParsedVersion {
+        match scheme {
+            Scheme::Semver | Scheme::Pub => {
+                ParsedVersion::Semver(semver::SemverLike::parse(v, 3, false))
+            }
+            Scheme::NuGet => ParsedVersion::Semver(semver::SemverLike::parse(v, 4, true)),
+            Scheme::Pep440 => ParsedVersion::PyPi(pep440::PyPiVersion::parse(v)),
+            Scheme::Maven => ParsedVersion::Maven(maven::MavenVersion::parse(v)),
+            Scheme::RubyGems => ParsedVersion::Gem(rubygems::GemVersion::parse(v)),
+            Scheme::Packagist => ParsedVersion::Packagist(packagist::PackagistVersion::parse(v)),
+            Scheme::Cran => ParsedVersion::Cran(cran::CranVersion::parse(v)),
+            Scheme::Hackage => ParsedVersion::Hackage(hackage::HackageVersion::parse(v)),
+            Scheme::Dpkg | Scheme::Rpm | Scheme::Apk => ParsedVersion::Raw(v.to_string()),
+        }
+    }
+
+    /// Compares two versions parsed under the same `scheme` (same result as [`Scheme::compare`] on the
+    /// strings). Versions parsed under different schemes compare as their variants' order.
+    pub fn compare(&self, other: &ParsedVersion, scheme: Scheme) -> Ordering {
+        use ParsedVersion as P;
+        match (self, other) {
+            (P::Semver(a), P::Semver(b)) => match scheme {
+                Scheme::Pub => semver::cmp_pub_parsed(a, b),
+                _ => semver::cmp_parsed(a, b),
+            },
+            (P::PyPi(a), P::PyPi(b)) => a.cmp(b),
+            (P::Maven(a), P::Maven(b)) => a.cmp(b),
+            (P::Gem(a), P::Gem(b)) => a.cmp(b),
+            (P::Packagist(a), P::Packagist(b)) => a.cmp(b),
+            (P::Cran(a), P::Cran(b)) => a.cmp(b),
+            (P::Hackage(a), P::Hackage(b)) => a.cmp(b),
+            (P::Raw(a), P::Raw(b)) => scheme.compare(a, b),
+            (a, b) => a.rank().cmp(&b.rank()),
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            ParsedVersion::Semver(_) => 0,
+            ParsedVersion::PyPi(_) => 1,
+            ParsedVersion::Maven(_) => 2,
+            ParsedVersion::Gem(_) => 3,
+            ParsedVersion::Packagist(_) => 4,
+            ParsedVersion::Cran(_) => 5,
+            ParsedVersion::Hackage(_) => 6,
+            ParsedVersion::Raw(_) => 7,
+        }
+    }
+}

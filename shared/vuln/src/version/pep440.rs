@@ -185,15 +185,16 @@ impl PartialOrd for NumKey<'_> {
     }
 }
 
+fn pre_key(v: &Pep440Version) -> Inf<(u8, NumKey<'_>)> {
+    match (&v.pre, &v.post, &v.dev) {
+        (None, None, Some(_)) => Inf::Neg,
+        (None, _, _) => Inf::Pos,
+        (Some((r, n)), _, _) => Inf::Val((*r, num_key(n))),
+    }
+}
+
 impl Ord for Pep440Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        let pre_key = |v: &'_ Pep440Version| -> Inf<(u8, String)> {
-            match (&v.pre, &v.post, &v.dev) {
-                (None, None, Some(_)) => Inf::Neg,
-                (None, _, _) => Inf::Pos,
-                (Some((r, n)), _, _) => Inf::Val((*r, n.trim_start_matches('0').to_string())),
-            }
-        };
         let cmp_release = || {
             let n = self.release.len().max(other.release.len());
             for i in 0..n {
@@ -210,12 +211,7 @@ impl Ord for Pep440Version {
             .then_with(cmp_release)
             .then_with(|| {
                 let (a, b) = (pre_key(self), pre_key(other));
-                match (a, b) {
-                    (Inf::Val((ra, na)), Inf::Val((rb, nb))) => {
-                        ra.cmp(&rb).then_with(|| cmp_digits(&na, &nb))
-                    }
-                    (a, b) => rank_only(&a).cmp(&rank_only(&b)),
-                }
+                a.cmp(&b)
             })
             .then_with(|| {
                 let a = self
@@ -245,14 +241,6 @@ impl Ord for Pep440Version {
                 (Some(_), None) => Ordering::Greater,
                 (Some(a), Some(b)) => cmp_local(a, b),
             })
-    }
-}
-
-fn rank_only<T>(i: &Inf<T>) -> u8 {
-    match i {
-        Inf::Neg => 0,
-        Inf::Val(_) => 1,
-        Inf::Pos => 2,
     }
 }
 

@@ -123,11 +123,22 @@ pub fn compare(a: &str, b: &str) -> Ordering {
     SemverLike::parse(a, 3, false).cmp_release(&SemverLike::parse(b, 3, false))
 }
 
+/// Compares two parsed versions, build metadata ignored.
+pub fn cmp_parsed(a: &SemverLike, b: &SemverLike) -> Ordering {
+    a.cmp_release(b)
+}
+
 /// Pub: lenient SemVer, then build metadata (absent < present, identifiers as for prereleases).
 pub fn compare_pub(a: &str, b: &str) -> Ordering {
-    let a = SemverLike::parse(a, 3, false);
-    let b = SemverLike::parse(b, 3, false);
-    a.cmp_release(&b)
+    cmp_pub_parsed(
+        &SemverLike::parse(a, 3, false),
+        &SemverLike::parse(b, 3, false),
+    )
+}
+
+/// [`compare_pub`] on parsed versions.
+pub fn cmp_pub_parsed(a: &SemverLike, b: &SemverLike) -> Ordering {
+    a.cmp_release(b)
         .then_with(|| match (a.build.is_empty(), b.build.is_empty()) {
             (true, true) => Ordering::Equal,
             (true, false) => Ordering::Less,
