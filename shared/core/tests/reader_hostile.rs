@@ -245,6 +245,30 @@ fn nested_zip_bomb_stops_by_depth() {
 }
 
 #[test]
+fn copies_bomb_in_a_stream_of_unknown_size_stops_by_overall_ratio() {
+    // A leaf whose own ratio (~100) passes the per-stream check, copied 128 times into a zip that gzip then
+    // folds (each copy is within gzip's window of the previous one). No single stream looks like a bomb;
+    // the overall ratio does, even when the stream's size is not known up front.
+    let mut leaf = vec![0u8; MIB as usize];
+    for (i, b) in noise(leaf.len() / 512, 13).into_iter().enumerate() {
+        leaf[i * 512] = b | 1;
+    }
+    let names: Vec<String> = (0..128).map(|i| format!("{i}.bin")).collect();
+    let members: Vec<(&str, &[u8])> = names
+        .iter()
+        .map(|n| (n.as_str(), leaf.as_slice()))
+        .collect();
+    let bomb = gz(&zip(&members, false));
+    assert!(bomb.len() < 200 * 1024, "{}", bomb.len());
+    for (via, r, _) in both(&bomb, "copies.zip.gz") {
+        let d = expect_issue(&r, R::CompressionRatioExceeded, None);
+        assert!(d.contains("overall"), "{via:?}: {d}");
+        assert!(r.aborted);
+        assert!(r.decompressed < 80 * MIB, "{via:?}: {}", r.decompressed);
+    }
+}
+
+#[test]
 fn overlapping_entries_zip_is_refused() {
     let z = overlapping_zip(1000, &vec![0u8; 2 * MIB as usize]);
     for (via, r, c) in both(&z, "overlap.zip") {

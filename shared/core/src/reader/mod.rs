@@ -323,6 +323,7 @@ pub fn walk_reader(
         hasher: Sha256::new(),
         count: 0,
         limit,
+        progress: None,
     };
     let mut head = vec![0u8; sniff::SNIFF_LEN];
     let n = match read_full(&mut hashing, &mut head) {
@@ -379,7 +380,10 @@ pub fn walk_reader(
         }));
     }
     if size_hint.is_none() {
-        walker.budget.artifact_size.set(u64::MAX / 2); // unknown: the overall-ratio check cannot apply
+        // Unknown size: the overall ratio is judged against the compressed bytes consumed so far (at least
+        // what the decoders have used, so never an overestimate of the ratio).
+        walker.budget.artifact_size.set(hashing.count);
+        hashing.progress = Some(walker.budget.clone());
     }
     let mut stream = Cursor::new(head).chain(&mut hashing);
     let _ = walker.stream(&top_name, &top_name, None, None, 0, false, &mut stream);
@@ -429,6 +433,8 @@ struct HashingReader<'a> {
     hasher: Sha256,
     count: u64,
     limit: u64,
+    /// When the size is unknown: the budget whose artifact size follows the bytes read.
+    progress: Option<Rc<Budget>>,
 }
 
 impl Read for HashingReader<'_> {
@@ -436,6 +442,9 @@ impl Read for HashingReader<'_> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         self.count += n as u64;
+        if let Some(b) = &self.progress {
+            b.artifact_size.set(self.count);
+        }
         if self.count > self.limit {
             return Err(LimitHit::io(
                 UnscannableReason::ArtifactTooLarge,
