@@ -772,3 +772,55 @@ fn tool_reports_packages_and_formats() {
     assert_eq!(inv.packages[0].location, "bundle.tgz!/app/yarn.lock");
     assert_eq!(inv.formats.values().sum::<u64>(), 2, "{:?}", inv.formats);
 }
+
+#[test]
+fn cyclonedx_output_validates_against_the_1_6_schema() {
+    // GIVEN the official CycloneDX 1.6 JSON schema (vendored, with its spdx and jsf sub-schemas)
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cyclonedx-1.6");
+    let load = |f: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(dir.join(f)).unwrap()).unwrap()
+    };
+    let schema = load("bom-1.6.SNAPSHOT.schema.json");
+    let validator = jsonschema::options()
+        .with_resource(
+            "http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json",
+            jsonschema::Resource::from_contents(load("spdx.SNAPSHOT.schema.json")).unwrap(),
+        )
+        .with_resource(
+            "http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json",
+            jsonschema::Resource::from_contents(load("jsf-0.82.SNAPSHOT.schema.json")).unwrap(),
+        )
+        .build(&schema)
+        .unwrap();
+    // WHEN a document with every kind of component (licences as ids, expressions and names, layers) is built
+    let jar = zip(&[(
+        "META-INF/MANIFEST.MF",
+        b"Manifest-Version: 1.0\nBundle-SymbolicName: org.acme.x\nBundle-Version: 1.0\nBundle-License: https://www.apache.org/licenses/LICENSE-2.0.txt\n",
+    )]);
+    let t = tar(&[
+        ("var/lib/dpkg/status", DPKG_STATUS),
+        (
+            "lib/apk/db/installed",
+            b"P:musl\nV:1.2.4-r2\nL:MIT AND BSD-2-Clause\no:musl\n",
+        ),
+        (
+            "n/node_modules/x/package.json",
+            br#"{"name":"x","version":"1.0.0","license":"(MIT OR Apache-2.0)"}"#,
+        ),
+        ("lib/y.jar", &jar),
+        ("lib/z-1.2.jar", &zip(&[("a", b"b")])),
+    ]);
+    let scan = scan_bytes("a.tar", &t);
+    assert_eq!(scan.packages.len(), 6, "{:?}", ids(&scan));
+    let bom = to_cyclonedx(&scan.packages, &artifact(), None);
+    // THEN it is valid CycloneDX 1.6
+    let errors: Vec<String> = validator
+        .iter_errors(&bom)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // and an invalid document is rejected (the validator really checks)
+    let mut broken = bom.clone();
+    broken["components"][0]["type"] = Value::from("not-a-type");
+    assert!(!validator.is_valid(&broken));
+}

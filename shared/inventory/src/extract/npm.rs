@@ -18,12 +18,8 @@ pub(crate) const PACKAGE_JSON: Extractor = Extractor {
 };
 pub(crate) const PACKAGE_LOCK: Extractor = Extractor {
     id: "npm/package-lock",
-    wants: |e| {
-        matches!(
-            e.name.as_str(),
-            "package-lock.json" | "npm-shrinkwrap.json" | ".package-lock.json"
-        )
-    },
+    // `node_modules/.package-lock.json` (npm's hidden lockfile) repeats the installed package.json files.
+    wants: |e| matches!(e.name.as_str(), "package-lock.json" | "npm-shrinkwrap.json"),
     extract: extract_package_lock,
 };
 pub(crate) const YARN_LOCK: Extractor = Extractor {
