@@ -19,10 +19,6 @@ for tool in python3 gzip zcat unzip /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y unzip time gzip python3)" >&2; exit 1; }
 done
 
-echo "building reader_bench (release)…" >&2
-(cd "$REPO" && cargo build --release -q -p portcullis-core --example reader_bench)
-BIN="$CARGO_TARGET_DIR/release/examples/reader_bench"
-
 # --- inputs -------------------------------------------------------------------------------------------------
 SMALL_TGZ="$BENCH_DIR/small-files.tar.gz"
 SMALL_ZIP="$BENCH_DIR/small-files.zip"
@@ -63,7 +59,8 @@ if [[ ! -s $IMAGE ]]; then
     work=$(mktemp -d)
     if [[ -x $ROOTFS/bin/sh || -L $ROOTFS/bin ]]; then
         SRC_DESC="debootstrap minbase bookworm ($ROOTFS)"
-        tar -C "$ROOTFS" -cf "$work/base.tar" .
+        # As a built image would be: package caches cleaned (`apt-get clean`).
+        tar -C "$ROOTFS" --exclude='./var/cache/apt/archives/*.deb' -cf "$work/base.tar" .
     else
         SRC_DESC="local /usr/share + /usr/lib/x86_64-linux-gnu (no rootfs)"
         tar -C / -cf "$work/base.tar" usr/share usr/lib/x86_64-linux-gnu 2>/dev/null || true
@@ -81,6 +78,10 @@ if [[ ! -s $IMAGE ]]; then
     echo "$SRC_DESC" > "$IMAGE.source"
     rm -rf "$work"
 fi
+
+echo "building reader_bench (release)…" >&2
+(cd "$REPO" && cargo build --release -q -p portcullis-core --example reader_bench)
+BIN="$CARGO_TARGET_DIR/release/examples/reader_bench"
 
 # --- measurements -------------------------------------------------------------------------------------------
 # time_cmd OUTVAR_SECS OUTVAR_RSS -- command…  (wall seconds and max RSS in KiB from GNU time)
