@@ -98,11 +98,7 @@ fn tar_and_compressed_tars() {
         for (via, r, c) in both(&bytes, name) {
             assert!(r.complete(), "{name} {via:?}: {:?}", r.issues);
             assert_eq!(top_format(&r), fmt);
-            let prefix = if fmt == Format::Tar {
-                name.to_string()
-            } else {
-                name.to_string()
-            };
+            let prefix = name;
             assert_eq!(
                 c.text(&format!("{prefix}!/etc/os-release")),
                 "ID=debian\n",

@@ -813,6 +813,7 @@ fn null_walks(bytes: &[u8], name: &str, lim: Limits) -> Vec<WalkReport> {
 
 /// Runs only inside the child spawned by [`bombs_run_in_bounded_memory`].
 #[test]
+#[allow(clippy::print_stdout)]
 fn rss_child_bombs() {
     if std::env::var_os(CHILD_ENV).is_none() {
         return;

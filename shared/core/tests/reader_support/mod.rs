@@ -338,11 +338,11 @@ pub fn cpio_newc(members: &[CpioMember<'_>]) -> Vec<u8> {
         }
         out.extend_from_slice(name.as_bytes());
         out.push(0);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
         out.extend_from_slice(data);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     };
@@ -392,7 +392,7 @@ fn rpm_header(entries: &[(u32, u32, Vec<u8>, u32)]) -> Vec<u8> {
     for (tag, ty, value, count) in entries {
         // INT32 values are 4-aligned in the store.
         if *ty == 4 {
-            while store.len() % 4 != 0 {
+            while !store.len().is_multiple_of(4) {
                 store.push(0);
             }
         }
@@ -442,7 +442,7 @@ pub fn rpm(name: &str, files: &[CpioMember<'_>]) -> Vec<u8> {
     lead[78..80].copy_from_slice(&5u16.to_be_bytes()); // header-style signature
     let mut out = lead;
     out.extend_from_slice(&sig);
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push(0);
     }
     out.extend_from_slice(&main);
