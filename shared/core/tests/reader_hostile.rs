@@ -592,6 +592,29 @@ fn truncated_tar_is_caught_even_when_the_visitor_skips_entries() {
     }
 }
 
+#[test]
+fn xz_dictionary_over_the_memory_cap_is_refused_explicitly() {
+    // Patch the LZMA2 dictionary-size property of the first block header to its maximum (4 GiB) and fix
+    // the header CRC: the decoder must refuse before allocating, and the reader must say why.
+    let mut x = xz(&b"hello xz\n".repeat(100));
+    let hsize = (x[12] as usize + 1) * 4;
+    let header = &mut x[12..12 + hsize];
+    let at = header
+        .windows(2)
+        .position(|w| w == [0x21, 0x01])
+        .expect("LZMA2 filter flags")
+        + 2;
+    header[at] = 40;
+    let mut crc = flate2::Crc::new();
+    crc.update(&header[..hsize - 4]);
+    header[hsize - 4..].copy_from_slice(&crc.sum().to_le_bytes());
+    for (via, r, _) in both(&x, "big-dict.txt.xz") {
+        let d = expect_issue(&r, R::UnsupportedFormat, Some("big-dict.txt.xz"));
+        assert!(d.contains("memory"), "{via:?}: {d}");
+        assert!(!r.aborted);
+    }
+}
+
 // --- encryption and unsupported formats ---------------------------------------------------------------------
 
 #[test]
