@@ -569,8 +569,11 @@ fn truncated_tar_is_caught_even_when_the_visitor_skips_entries() {
     }
     let t = tar_of_noise();
     let cut = t[..t.len() - 200_000].to_vec();
+    let dir = tempfile::tempdir().unwrap();
     for bytes in [cut.clone(), gz(&cut)] {
         let opts = WalkOptions::new(limits());
+        let p = dir.path().join("t.tar");
+        std::fs::write(&p, &bytes).unwrap();
         let r = portcullis_core::reader::walk_reader(
             &mut bytes.as_slice(),
             "t.tar",
@@ -579,7 +582,9 @@ fn truncated_tar_is_caught_even_when_the_visitor_skips_entries() {
             &mut Skipper,
         )
         .unwrap();
-        assert_corrupt_somewhere(&r, "skipper", &["truncated", "EOF"]);
+        assert_corrupt_somewhere(&r, "skipper stream", &["truncated", "EOF"]);
+        let r = portcullis_core::reader::walk_path(&p, "t.tar", &opts, &mut Skipper).unwrap();
+        assert_corrupt_somewhere(&r, "skipper file", &["truncated", "EOF"]);
         let r = portcullis_core::reader::walk_reader(
             &mut bytes.as_slice(),
             "t.tar",
@@ -588,7 +593,9 @@ fn truncated_tar_is_caught_even_when_the_visitor_skips_entries() {
             &mut Partial,
         )
         .unwrap();
-        assert_corrupt_somewhere(&r, "partial", &["truncated", "EOF"]);
+        assert_corrupt_somewhere(&r, "partial stream", &["truncated", "EOF"]);
+        let r = portcullis_core::reader::walk_path(&p, "t.tar", &opts, &mut Partial).unwrap();
+        assert_corrupt_somewhere(&r, "partial file", &["truncated", "EOF"]);
     }
 }
 
