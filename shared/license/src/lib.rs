@@ -1,1 +1,404 @@
-//! Licence tool (work in progress).
+//! `license/spdx`: identifies the licences in an artifact — declared in package metadata ([`declared`]) and
+//! detected from licence texts ([`detect`]) — and evaluates each SPDX expression against the policy's
+//! `[licenses]` section ([`eval`]): deny list, allow list, unknown licences. Violations become findings with
+//! `violation: Some(LicensePolicy { rule, matched })`; with `report_all` every identified licence is also
+//! reported as an informational finding (`violation: None`).
+//!
+//! Settings (`[tools.settings.license]`): `confidence` (minimum detection score, default 0.8),
+//! `detect_texts` (default true).
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod declared;
+pub mod detect;
+pub mod eval;
+
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use portcullis_core::model::{
+    EntryError, Format, LicenseDetail, LicenseRule, LicenseSource, PackageRef, Severity,
+    ToolErrorKind,
+};
+use portcullis_core::policy::LicensePolicyConfig;
+use portcullis_core::reader::{EntryInfo, Visitor};
+use portcullis_core::tool::{VisitorOutput, run_walk, tool_error};
+use portcullis_core::{
+    ArtifactSource, Finding, FindingDetail, SecurityTool, ToolConfiguration, ToolContext,
+    ToolError, ToolResult,
+};
+use serde::Deserialize;
+
+/// Tool name.
+pub const TOOL_NAME: &str = "license/spdx";
+
+/// Settings of the tool.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseSettings {
+    /// Minimum detection score (0–1) for a licence text to count as identified.
+    #[serde(default = "default_confidence")]
+    pub confidence: f32,
+    /// Detect licence texts (LICENSE, COPYING …) in addition to declared metadata.
+    #[serde(default = "default_true")]
+    pub detect_texts: bool,
+}
+
+fn default_confidence() -> f32 {
+    detect::DEFAULT_CONFIDENCE
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for LicenseSettings {
+    fn default() -> Self {
+        LicenseSettings {
+            confidence: default_confidence(),
+            detect_texts: true,
+        }
+    }
+}
+
+impl LicenseSettings {
+    /// Reads the settings value of a [`ToolConfiguration`] (`null` = defaults).
+    pub fn from_value(v: &serde_json::Value) -> Result<LicenseSettings, String> {
+        let s: LicenseSettings = if v.is_null() {
+            LicenseSettings::default()
+        } else {
+            serde_json::from_value(v.clone()).map_err(|e| format!("license settings: {e}"))?
+        };
+        if !(0.0..=1.0).contains(&s.confidence) {
+            return Err(format!(
+                "license settings: confidence {} is outside 0–1",
+                s.confidence
+            ));
+        }
+        Ok(s)
+    }
+}
+
+/// One licence observation before policy evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// Entry path.
+    pub location: String,
+    /// Image layer.
+    pub layer: Option<String>,
+    /// Package, for declared licences.
+    pub package: Option<PackageRef>,
+    /// Expression as written / detected id.
+    pub expression: String,
+    /// Declared or detected.
+    pub source: LicenseSource,
+    /// Detection score.
+    pub confidence: Option<f32>,
+    /// Other ids with the same licence text (detected texts): the policy is checked against each, so a text
+    /// that is both `GPL-2.0-only` and `GPL-2.0-or-later` is denied if either is.
+    pub same_text_ids: Vec<String>,
+}
+
+/// The licence tool.
+#[derive(Debug, Clone, Default)]
+pub struct LicenseTool;
+
+impl LicenseTool {
+    /// The tool (the embedded SPDX store loads on first use).
+    pub fn new() -> LicenseTool {
+        LicenseTool
+    }
+
+    /// Synchronous scan (what [`SecurityTool::analyze`] runs on a blocking thread).
+    pub fn analyze_blocking(
+        &self,
+        source: &dyn ArtifactSource,
+        config: &ToolConfiguration,
+        ctx: &ToolContext,
+    ) -> Result<ToolResult, ToolError> {
+        let settings = LicenseSettings::from_value(&config.settings).map_err(|m| {
+            tool_error(TOOL_NAME, &ctx.artifact_id, ToolErrorKind::Misconfigured, m)
+        })?;
+        if settings.detect_texts && detect::store().is_none() {
+            return Err(tool_error(
+                TOOL_NAME,
+                &ctx.artifact_id,
+                ToolErrorKind::Failed,
+                "the embedded SPDX licence store could not be loaded",
+            ));
+        }
+        let policy = ctx.policy.licenses.clone();
+        let visitor = LicenseVisitor {
+            settings,
+            observations: Vec::new(),
+            errors: Vec::new(),
+            buf: Vec::new(),
+        };
+        Ok(run_walk(
+            TOOL_NAME,
+            self.version(),
+            source,
+            ctx,
+            visitor,
+            |v, _| {
+                let findings = findings_for(&v.observations, &policy);
+                tracing::info!(
+                    tool = TOOL_NAME,
+                    observations = v.observations.len(),
+                    findings = findings.len(),
+                    "licence scan finished"
+                );
+                VisitorOutput {
+                    findings,
+                    inventory: None,
+                    errors: v.errors,
+                }
+            },
+        ))
+    }
+}
+
+#[async_trait]
+impl SecurityTool for LicenseTool {
+    fn name(&self) -> &'static str {
+        TOOL_NAME
+    }
+
+    fn version(&self) -> String {
+        format!(
+            "{}+spdx.{}",
+            env!("CARGO_PKG_VERSION"),
+            spdx::license_version()
+        )
+    }
+
+    async fn analyze(
+        &self,
+        source: Arc<dyn ArtifactSource>,
+        config: &ToolConfiguration,
+        ctx: &ToolContext,
+    ) -> Result<ToolResult, ToolError> {
+        let tool = self.clone();
+        let config = config.clone();
+        let ctx2 = ctx.clone();
+        tokio::task::spawn_blocking(move || tool.analyze_blocking(source.as_ref(), &config, &ctx2))
+            .await
+            .map_err(|e| {
+                tool_error(
+                    TOOL_NAME,
+                    &ctx.artifact_id,
+                    ToolErrorKind::Panicked,
+                    e.to_string(),
+                )
+            })?
+    }
+}
+
+fn package_label(p: &PackageRef) -> String {
+    if p.version.is_empty() {
+        format!("{} {}", p.ecosystem, p.name)
+    } else {
+        format!("{} {}@{}", p.ecosystem, p.name, p.version)
+    }
+}
+
+/// Evaluates observations under the policy and builds the findings.
+pub fn findings_for(observations: &[Observation], policy: &LicensePolicyConfig) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for o in observations {
+        let mut ev = if o.expression == "NOASSERTION" {
+            eval::unknown(o.expression.clone(), policy)
+        } else {
+            eval::evaluate(&o.expression, policy)
+        };
+        if !o.same_text_ids.is_empty() {
+            // Same text, several ids: denied if any of them is denied; allowed if any of them is allowed.
+            let others: Vec<eval::Evaluation> = o
+                .same_text_ids
+                .iter()
+                .map(|id| eval::evaluate(id, policy))
+                .collect();
+            let denied = others
+                .iter()
+                .filter_map(|e| e.violation.clone())
+                .find(|v| v.rule == LicenseRule::Denied);
+            if ev
+                .violation
+                .as_ref()
+                .is_none_or(|v| v.rule != LicenseRule::Denied)
+                && denied.is_some()
+            {
+                ev.violation = denied;
+            } else if ev
+                .violation
+                .as_ref()
+                .is_some_and(|v| v.rule == LicenseRule::NotAllowed)
+                && others.iter().any(|e| e.violation.is_none())
+            {
+                ev.violation = None;
+            }
+        }
+        if ev.violation.is_none() && !policy.report_all {
+            continue;
+        }
+        let subject = match (&o.package, o.source) {
+            (Some(p), _) => package_label(p),
+            (None, LicenseSource::Detected) => format!(
+                "licence text {}",
+                o.location.rsplit("!/").next().unwrap_or(&o.location)
+            ),
+            (None, LicenseSource::Declared) => o.location.clone(),
+        };
+        let (severity, title) = match &ev.violation {
+            None => (
+                Severity::Info,
+                format!("{subject}: licence {}", ev.expression),
+            ),
+            Some(v) => {
+                let (sev, what) = match v.rule {
+                    LicenseRule::Denied => (Severity::High, "is denied by policy"),
+                    LicenseRule::NotAllowed => (Severity::Medium, "is not on the allow list"),
+                    LicenseRule::Unknown => (Severity::Low, "cannot be identified"),
+                };
+                let matched = if v.matched.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", v.matched.join(", "))
+                };
+                (
+                    sev,
+                    format!(
+                        "{subject}: licence `{}` {what}{matched} [rule: {}]",
+                        ev.expression,
+                        rule_name(v.rule)
+                    ),
+                )
+            }
+        };
+        let pkg_id = o
+            .package
+            .as_ref()
+            .map(|p| format!("{}:{}@{}", p.ecosystem, p.name, p.version))
+            .unwrap_or_default();
+        let source = match o.source {
+            LicenseSource::Declared => "declared",
+            LicenseSource::Detected => "detected",
+        };
+        let mut f = Finding::new(
+            TOOL_NAME,
+            severity,
+            title,
+            Some(o.location.clone()),
+            FindingDetail::License(LicenseDetail {
+                expression: ev.expression.clone(),
+                package: o.package.clone(),
+                source: o.source,
+                confidence: o.confidence,
+                violation: ev.violation.clone(),
+            }),
+            &[source, &ev.expression, &pkg_id],
+        );
+        f.layer = o.layer.clone();
+        out.push(f);
+    }
+    out
+}
+
+fn rule_name(r: LicenseRule) -> &'static str {
+    match r {
+        LicenseRule::Denied => "denied",
+        LicenseRule::NotAllowed => "not_allowed",
+        LicenseRule::Unknown => "unknown",
+    }
+}
+
+struct LicenseVisitor {
+    settings: LicenseSettings,
+    observations: Vec<Observation>,
+    errors: Vec<EntryError>,
+    buf: Vec<u8>,
+}
+
+fn textual(format: Format) -> bool {
+    matches!(format, Format::Text | Format::Json)
+}
+
+impl Visitor for LicenseVisitor {
+    fn wants(&mut self, entry: &EntryInfo) -> bool {
+        textual(entry.format)
+            && (declared::metadata_kind(&entry.path, &entry.name).is_some()
+                || (self.settings.detect_texts && detect::is_license_file(&entry.name)))
+    }
+
+    fn file(&mut self, entry: &EntryInfo, content: &mut dyn Read) -> io::Result<()> {
+        self.buf.clear();
+        content
+            .take(detect::MAX_TEXT_BYTES as u64 + 1)
+            .read_to_end(&mut self.buf)?;
+        let truncated = self.buf.len() > detect::MAX_TEXT_BYTES;
+        self.buf.truncate(detect::MAX_TEXT_BYTES);
+        // Drain the rest so the reader's accounting sees the whole entry.
+        io::copy(content, &mut io::sink())?;
+        let text = String::from_utf8_lossy(&self.buf);
+        if let Some(kind) = declared::metadata_kind(&entry.path, &entry.name) {
+            if truncated {
+                self.errors.push(EntryError {
+                    path: entry.path.clone(),
+                    message: format!(
+                        "metadata larger than {} bytes; licence not read",
+                        detect::MAX_TEXT_BYTES
+                    ),
+                });
+                return Ok(());
+            }
+            for d in declared::extract(kind, &entry.path, &text) {
+                self.observations.push(Observation {
+                    location: entry.path.clone(),
+                    layer: entry.layer.clone(),
+                    package: d.package,
+                    expression: d.expression,
+                    source: LicenseSource::Declared,
+                    confidence: None,
+                    same_text_ids: Vec::new(),
+                });
+            }
+            return Ok(());
+        }
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let Some((id, score)) = detect::best_match(&text) else {
+            return Ok(());
+        };
+        let lower = entry.name.to_ascii_lowercase();
+        let primary = ["license", "licence", "copying", "unlicense"]
+            .iter()
+            .any(|b| lower.starts_with(b));
+        if score >= self.settings.confidence {
+            let mut same_text_ids = detect::aliases(&id);
+            same_text_ids.sort();
+            self.observations.push(Observation {
+                location: entry.path.clone(),
+                layer: entry.layer.clone(),
+                package: None,
+                expression: id,
+                source: LicenseSource::Detected,
+                confidence: Some(score),
+                same_text_ids,
+            });
+        } else if primary {
+            // A LICENSE/COPYING file that matches no known licence: an unknown licence.
+            self.observations.push(Observation {
+                location: entry.path.clone(),
+                layer: entry.layer.clone(),
+                package: None,
+                expression: "NOASSERTION".to_string(),
+                source: LicenseSource::Detected,
+                confidence: Some(score),
+                same_text_ids: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,289 @@
+//! End-to-end tests of `license/spdx` through the reader: declared licences from several ecosystems, detected
+//! texts, policy rules (deny, allow, unknown, report_all) and conformance (determinism, empty, oversized,
+//! corrupt).
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use portcullis_core::model::{
+    ArtifactRef, FindingDetail, LicenseRule, LicenseSource, LocalFileRef, ToolErrorKind,
+    ToolResult, ToolStatus, UnscannableReason,
+};
+use portcullis_core::{LocalFile, Policy, SecurityTool, ToolConfiguration, ToolContext};
+use portcullis_license::LicenseTool;
+
+fn shared_data() -> PathBuf {
+    match std::env::var_os("PORTCULLIS_SHARED_DATA") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    }
+}
+
+fn licence_text(id: &str) -> Vec<u8> {
+    let p = shared_data().join(format!(
+        "licenses/spdx-license-list-XML/test/simpleTestForGenerator/{id}.txt"
+    ));
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+fn jar() -> Vec<u8> {
+    let pom = "<project><groupId>org.acme</groupId><artifactId>widget</artifactId><version>1.2</version>\
+        <licenses><license><name>Apache License, Version 2.0</name></license></licenses></project>";
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file(
+        "META-INF/maven/org.acme/widget/pom.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    w.write_all(pom.as_bytes()).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+fn artifact() -> Vec<u8> {
+    let pj = |name: &str, lic: Option<&str>| {
+        let l = lic
+            .map(|l| format!(",\"license\":\"{l}\""))
+            .unwrap_or_default();
+        format!("{{\"name\":\"{name}\",\"version\":\"1.0.0\"{l}}}").into_bytes()
+    };
+    tar_gz(&[
+        ("app/node_modules/left-pad/package.json", pj("left-pad", Some("MIT"))),
+        ("app/node_modules/agpl-thing/package.json", pj("agpl-thing", Some("AGPL-3.0-only"))),
+        ("app/node_modules/dual/package.json", pj("dual", Some("MIT OR GPL-3.0-only"))),
+        ("app/node_modules/mystery/package.json", pj("mystery", None)),
+        ("app/node_modules/mystery/LICENSE", licence_text("MIT")),
+        ("app/vendor/copyleft/COPYING", licence_text("AGPL-3.0-only")),
+        (
+            "app/lib/python3.12/site-packages/requests-2.32.0.dist-info/METADATA",
+            b"Metadata-Version: 2.4\nName: requests\nVersion: 2.32.0\nLicense-Expression: Apache-2.0\n\nbody\n".to_vec(),
+        ),
+        ("app/lib/widget.jar", jar()),
+        ("app/src/main.js", b"console.log('license');\n".to_vec()),
+    ])
+}
+
+fn ctx_for(path: &std::path::Path, policy: Policy) -> ToolContext {
+    ToolContext::new(
+        ArtifactRef::Local(LocalFileRef {
+            path: path.display().to_string(),
+            size: None,
+        }),
+        Arc::new(policy),
+        None,
+    )
+}
+
+fn null() -> ToolConfiguration {
+    ToolConfiguration {
+        enabled: true,
+        settings: serde_json::Value::Null,
+    }
+}
+
+/// (subject, expression, source, rule) per licence finding, sorted.
+fn rows(r: &ToolResult) -> Vec<(String, String, LicenseSource, Option<LicenseRule>)> {
+    let mut v: Vec<_> = r
+        .findings
+        .iter()
+        .filter_map(|f| match &f.detail {
+            FindingDetail::License(l) => Some((
+                l.package
+                    .as_ref()
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| f.location.clone().unwrap_or_default()),
+                l.expression.clone(),
+                l.source,
+                l.violation.as_ref().map(|v| v.rule),
+            )),
+            _ => None,
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn write_tmp(dir: &tempfile::TempDir, name: &str, data: &[u8]) -> PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, data).unwrap();
+    p
+}
+
+#[test]
+fn default_policy_reports_all_and_flags_denied_and_unknown() {
+    // GIVEN an artifact with npm, PyPI and Maven metadata plus licence texts, under the default policy
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tmp(&dir, "app.tar.gz", &artifact());
+    let r = LicenseTool::new()
+        .analyze_blocking(
+            &LocalFile::new(&path),
+            &null(),
+            &ctx_for(&path, Policy::default_policy()),
+        )
+        .unwrap();
+    assert_eq!(r.status, ToolStatus::Succeeded, "{r:?}");
+    let got = rows(&r);
+    let find = |subject: &str| {
+        got.iter()
+            .find(|g| g.0 == subject || g.0.ends_with(subject))
+            .unwrap_or_else(|| panic!("{subject} missing in {got:?}"))
+    };
+    // THEN the AGPL package and the AGPL text are denied, the package without a licence is unknown …
+    assert_eq!(find("agpl-thing").3, Some(LicenseRule::Denied));
+    assert_eq!(find("COPYING").3, Some(LicenseRule::Denied));
+    assert_eq!(find("COPYING").2, LicenseSource::Detected);
+    assert_eq!(find("mystery").3, Some(LicenseRule::Unknown));
+    // … OR with an acceptable choice passes, and everything identified is reported (report_all).
+    assert_eq!(find("dual").3, None);
+    assert_eq!(
+        find("left-pad"),
+        &(
+            "left-pad".into(),
+            "MIT".into(),
+            LicenseSource::Declared,
+            None
+        )
+    );
+    assert_eq!(find("requests").1, "Apache-2.0");
+    assert_eq!(find("org.acme:widget").1, "Apache-2.0");
+    assert_eq!(find("mystery/LICENSE").1, "MIT");
+    // The violation title names the package, the expression and the rule.
+    let agpl = r
+        .findings
+        .iter()
+        .find(|f| f.title.contains("agpl-thing"))
+        .unwrap();
+    assert!(
+        agpl.title.contains("AGPL-3.0-only") && agpl.title.contains("denied"),
+        "{}",
+        agpl.title
+    );
+    let FindingDetail::License(l) = &agpl.detail else {
+        panic!()
+    };
+    assert_eq!(
+        l.violation.as_ref().unwrap().matched,
+        vec!["AGPL-3.0-only".to_string()]
+    );
+    assert_eq!(
+        l.package.as_ref().unwrap().purl.as_deref(),
+        Some("pkg:npm/agpl-thing@1.0.0")
+    );
+}
+
+#[test]
+fn allow_list_and_quiet_reporting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tmp(&dir, "app.tar.gz", &artifact());
+    let policy = Policy::from_toml("version = 1\n[licenses]\nallow = [\"MIT\"]\ndeny = []\nunknown = \"allow\"\nreport_all = false\n").unwrap();
+    let r = LicenseTool::new()
+        .analyze_blocking(&LocalFile::new(&path), &null(), &ctx_for(&path, policy))
+        .unwrap();
+    let got = rows(&r);
+    // Only violations are reported; MIT and "MIT OR GPL-3.0-only" pass; unknown is allowed.
+    assert!(
+        got.iter().all(|g| g.3 == Some(LicenseRule::NotAllowed)),
+        "{got:?}"
+    );
+    let subjects: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+    assert!(
+        subjects.contains(&"agpl-thing")
+            && subjects.contains(&"requests")
+            && subjects.contains(&"org.acme:widget"),
+        "{subjects:?}"
+    );
+    assert!(
+        !subjects
+            .iter()
+            .any(|s| s.contains("left-pad") || s.contains("dual") || s.contains("mystery")),
+        "{subjects:?}"
+    );
+}
+
+fn stable_json(mut r: ToolResult) -> String {
+    r.started_at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    r.stats.duration_ms = 0;
+    serde_json::to_string(&r).unwrap()
+}
+
+#[test]
+fn conformance_determinism_empty_oversized_corrupt_misconfigured() {
+    let dir = tempfile::tempdir().unwrap();
+    let tool = LicenseTool::new();
+    let policy = Policy::default_policy;
+    let path = write_tmp(&dir, "app.tar.gz", &artifact());
+    let a = tool
+        .analyze_blocking(&LocalFile::new(&path), &null(), &ctx_for(&path, policy()))
+        .unwrap();
+    let b = tool
+        .analyze_blocking(&LocalFile::new(&path), &null(), &ctx_for(&path, policy()))
+        .unwrap();
+    assert_eq!(stable_json(a), stable_json(b));
+    let empty = write_tmp(&dir, "empty", b"");
+    let r = tool
+        .analyze_blocking(&LocalFile::new(&empty), &null(), &ctx_for(&empty, policy()))
+        .unwrap();
+    assert_eq!(r.status, ToolStatus::Succeeded);
+    assert!(r.findings.is_empty());
+    let mut ctx = ctx_for(&path, policy());
+    ctx.walk.limits.max_artifact_bytes = 16;
+    let r = tool
+        .analyze_blocking(&LocalFile::new(&path), &null(), &ctx)
+        .unwrap();
+    assert_ne!(r.status, ToolStatus::Succeeded);
+    assert!(r.findings.iter().any(|f| matches!(&f.detail, FindingDetail::Unscannable(u) if u.reason == UnscannableReason::ArtifactTooLarge)));
+    let full = artifact();
+    let corrupt = write_tmp(&dir, "broken.tar.gz", &full[..full.len() / 2]);
+    let r = tool
+        .analyze_blocking(
+            &LocalFile::new(&corrupt),
+            &null(),
+            &ctx_for(&corrupt, policy()),
+        )
+        .unwrap();
+    assert_ne!(r.status, ToolStatus::Succeeded, "{r:?}");
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| matches!(&f.detail, FindingDetail::Unscannable(_)))
+            || !r.errors.is_empty()
+    );
+    let bad = ToolConfiguration {
+        enabled: true,
+        settings: serde_json::json!({"confidence": 3.0}),
+    };
+    let err = tool
+        .analyze_blocking(&LocalFile::new(&path), &bad, &ctx_for(&path, policy()))
+        .unwrap_err();
+    assert_eq!(err.kind, ToolErrorKind::Misconfigured);
+}
+
+#[tokio::test]
+async fn analyze_through_the_trait() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tmp(&dir, "app.tar.gz", &artifact());
+    let tool = LicenseTool::new();
+    assert_eq!(tool.name(), "license/spdx");
+    assert_eq!(tool.slot(), "license");
+    let source: Arc<dyn portcullis_core::ArtifactSource> = Arc::new(LocalFile::new(&path));
+    let r = tool
+        .analyze(source, &null(), &ctx_for(&path, Policy::default_policy()))
+        .await
+        .unwrap();
+    assert!(rows(&r).len() >= 8);
+}
