@@ -15,6 +15,28 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU time of this thread in nanoseconds (`/proc/thread-self/schedstat`), to report rates that do not depend
+/// on how busy the shared machine is.
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+struct Timed {
+    wall: f64,
+    cpu: f64,
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Timed) {
+    let (c, t) = (cpu_ns(), Instant::now());
+    let r = f();
+    let wall = t.elapsed().as_secs_f64();
+    let cpu = (cpu_ns().saturating_sub(c)) as f64 / 1e9;
+    (r, Timed { wall, cpu })
+}
+
 fn main() -> anyhow::Result<()> {
     let mut sources: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
     if sources.is_empty() {
@@ -27,17 +49,13 @@ fn main() -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let out = tmp.path().join("osv.db");
 
-    let t = Instant::now();
-    let (db, stats) = Database::build(&sources)?;
-    let build = t.elapsed();
-    let t = Instant::now();
-    let size = db.write(&out)?;
-    let write = t.elapsed();
+    let (built, build) = timed(|| Database::build(&sources));
+    let (db, stats) = built?;
+    let (size, write) = timed(|| db.write(&out));
+    let size = size?;
     drop(db);
-
-    let t = Instant::now();
-    let db = Database::open(&out)?;
-    let load = t.elapsed();
+    let (db, load) = timed(|| Database::open(&out));
+    let db = db?;
 
     // Queries: every indexed package with versions taken from its own events and explicit versions.
     let mut queries: Vec<(String, String, String)> = Vec::new();
@@ -81,64 +99,76 @@ fn main() -> anyhow::Result<()> {
         .collect();
 
     let n_lookups = 2_000_000usize;
-    let mut matches = 0usize;
-    let t = Instant::now();
-    for i in 0..n_lookups {
-        let (e, n, v) = &queries[i % queries.len()];
-        matches += black_box(db.query_parts(e, n, v)).len();
-    }
-    let hit_time = t.elapsed();
-    let t = Instant::now();
-    for i in 0..n_lookups {
-        let (e, n, v) = &misses[i % misses.len()];
-        black_box(db.query_parts(e, n, v));
-    }
-    let miss_time = t.elapsed();
-
-    let hit_rate = n_lookups as f64 / hit_time.as_secs_f64();
-    let miss_rate = n_lookups as f64 / miss_time.as_secs_f64();
+    let (matches, hit_time) = timed(|| {
+        let mut matches = 0usize;
+        for i in 0..n_lookups {
+            let (e, n, v) = &queries[i % queries.len()];
+            matches += black_box(db.query_parts(e, n, v)).len();
+        }
+        matches
+    });
+    let ((), miss_time) = timed(|| {
+        for i in 0..n_lookups {
+            let (e, n, v) = &misses[i % misses.len()];
+            black_box(db.query_parts(e, n, v));
+        }
+    });
+    let rate = |t: f64| n_lookups as f64 / t / 1e6;
+    let ms = |t: &Timed| format!("{:.0} ms wall, {:.0} ms CPU", t.wall * 1e3, t.cpu * 1e3);
     println!("| metric | value |");
     println!("|---|---|");
-    println!(
-        "| sources | {} |",
-        sources
-            .iter()
-            .map(|s| s.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let srcs: Vec<String> = sources.iter().map(|s| s.display().to_string()).collect();
+    println!("| sources | {} |", srcs.join(", "));
     println!(
         "| advisories indexed | {} ({} withdrawn skipped, {} duplicate records merged) |",
         stats.advisories, stats.withdrawn_skipped, stats.duplicates_merged
     );
-    println!(
-        "| index build (read + parse + index) | {:.0} ms |",
-        build.as_secs_f64() * 1e3
-    );
-    println!("| encode + write | {:.0} ms |", write.as_secs_f64() * 1e3);
+    println!("| index build (read + parse + index) | {} |", ms(&build));
+    println!("| encode + write | {} |", ms(&write));
     println!(
         "| file size | {} bytes ({:.2} MiB) |",
         size,
         size as f64 / (1024.0 * 1024.0)
     );
     println!(
-        "| load (read + checksum + decompress + decode + index) | {:.0} ms |",
-        load.as_secs_f64() * 1e3
+        "| load (read + checksum + decompress + decode + index) | {} |",
+        ms(&load)
     );
     println!(
-        "| lookups, indexed packages ({} distinct queries, {} matches) | {:.2} M/s ({:.0} ns each) |",
+        "| lookups, indexed packages ({} distinct queries, {:.1} matches each) | {:.2} M/s wall, {:.2} M/s per CPU second |",
         queries.len(),
-        matches,
-        hit_rate / 1e6,
-        1e9 / hit_rate
+        matches as f64 / n_lookups as f64,
+        rate(hit_time.wall),
+        rate(hit_time.cpu)
     );
     println!(
-        "| lookups, names not in the index | {:.2} M/s |",
-        miss_rate / 1e6
+        "| lookups, names not in the index | {:.2} M/s wall, {:.2} M/s per CPU second |",
+        rate(miss_time.wall),
+        rate(miss_time.cpu)
     );
-    println!(
-        "| peak RSS | {} MiB |",
-        peak_rss_kib().map_or("?".to_string(), |k| format!("{:.1}", k as f64 / 1024.0))
-    );
+    let mut ecos: Vec<&str> = queries.iter().map(|q| q.0.as_str()).collect();
+    ecos.sort_unstable();
+    ecos.dedup();
+    for eco in ecos {
+        let qs: Vec<&(String, String, String)> = queries.iter().filter(|q| q.0 == eco).collect();
+        let n = 200_000usize;
+        let (m, t) = timed(|| {
+            let mut m = 0usize;
+            for i in 0..n {
+                let (e, nm, v) = qs[i % qs.len()];
+                m += black_box(db.query_parts(e, nm, v)).len();
+            }
+            m
+        });
+        println!(
+            "| lookups, {eco} only ({} queries, {:.1} matches each) | {:.2} M/s wall, {:.2} M/s per CPU second |",
+            qs.len(),
+            m as f64 / n as f64,
+            n as f64 / t.wall / 1e6,
+            n as f64 / t.cpu / 1e6
+        );
+    }
+    let rss = peak_rss_kib().map_or("?".to_string(), |k| format!("{:.1}", k as f64 / 1024.0));
+    println!("| peak RSS | {rss} MiB |");
     Ok(())
 }

@@ -278,8 +278,13 @@ pub struct BuildStats {
 /// A package of some ecosystem normalized for lookup: PEP 503 for PyPI, lowercase for case-insensitive
 /// ecosystems, Go's toolchain as `stdlib`, everything else as written.
 pub fn normalize_name<'a>(ecosystem: &str, name: &'a str) -> Cow<'a, str> {
+    normalize_name_canonical(canonical_ecosystem(ecosystem), name)
+}
+
+/// [`normalize_name`] for an ecosystem already in canonical spelling.
+fn normalize_name_canonical<'a>(ecosystem: &str, name: &'a str) -> Cow<'a, str> {
     let name = name.trim();
-    match canonical_ecosystem(ecosystem) {
+    match ecosystem {
         "PyPI" => {
             let mut out = String::with_capacity(name.len());
             let mut sep = false;
@@ -373,7 +378,11 @@ impl Affected {
         if version.is_empty() {
             return true;
         }
-        if self.versions.iter().any(|v| v == version) {
+        if self
+            .versions
+            .binary_search_by(|v| v.as_str().cmp(version))
+            .is_ok()
+        {
             return true;
         }
         self.ranges
@@ -612,19 +621,31 @@ impl Builder {
                 }
             }
             sort_events(&mut events, scheme);
+            let keys = events
+                .iter()
+                .map(|e| ParsedVersion::parse(scheme, e.version()))
+                .collect();
             ranges.push(Range {
                 semver,
                 events,
-                keys: Vec::new(),
+                keys,
             });
         }
-        let versions: Vec<String> = a
+        let mut versions: Vec<String> = a
             .versions
             .as_deref()
             .unwrap_or(&[])
             .iter()
             .map(|v| v.trim().to_string())
             .collect();
+        versions.sort();
+        versions.dedup();
+        // Explicit versions the ranges already cover add nothing (PyPI lists every affected release): drop them
+        // so lookups only bisect what the ranges do not express.
+        versions.retain(|v| {
+            let parsed = ParsedVersion::parse(scheme, v);
+            !ranges.iter().any(|r| range_contains(r, scheme, v, &parsed))
+        });
         Some((
             eco,
             name,
@@ -845,7 +866,15 @@ impl Database {
             let scheme = scheme_for(&eco.name);
             for p in &mut eco.packages {
                 for a in &mut p.affected {
-                    for r in &mut a.ranges {
+                    // Explicit versions are searched by bisection.
+                    if !a.versions.is_sorted() {
+                        a.versions.sort();
+                    }
+                    for r in a
+                        .ranges
+                        .iter_mut()
+                        .filter(|r| r.keys.len() != r.events.len())
+                    {
                         r.keys = r
                             .events
                             .iter()
@@ -912,8 +941,11 @@ impl Database {
         let Some(ix) = self.index.get(eco) else {
             return &[];
         };
-        let name = normalize_name(eco, name);
-        let Some(&pi) = ix.names.get(name.as_ref()) else {
+        self.entries_of(ix, &normalize_name_canonical(eco, name))
+    }
+
+    fn entries_of(&self, ix: &EcoIndex, normalized_name: &str) -> &[Affected] {
+        let Some(&pi) = ix.names.get(normalized_name) else {
             return &[];
         };
         self.body
@@ -932,15 +964,23 @@ impl Database {
     /// [`Database::query`] on loose parts.
     pub fn query_parts(&self, ecosystem: &str, name: &str, version: &str) -> Vec<Match<'_>> {
         let mut out: Vec<Match<'_>> = Vec::new();
-        let eco = canonical_ecosystem(ecosystem);
-        let Some(ix) = self.index.get(eco) else {
-            return out;
+        let base = crate::version::base_ecosystem(ecosystem);
+        let (eco, ix) = match self.index.get_key_value(base) {
+            Some((k, ix)) => (k.as_str(), ix),
+            None => {
+                let eco = canonical_ecosystem(base);
+                match self.index.get_key_value(eco) {
+                    Some((k, ix)) => (k.as_str(), ix),
+                    None => return out,
+                }
+            }
         };
         let release = ecosystem
             .split_once(':')
             .map(|(_, r)| r.trim())
             .filter(|r| !r.is_empty());
-        let entries = self.affected_entries(eco, name);
+        let name = normalize_name_canonical(eco, name);
+        let entries = self.entries_of(ix, &name);
         if entries.is_empty() {
             return out;
         }

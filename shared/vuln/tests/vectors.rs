@@ -45,7 +45,8 @@ fn run(file: &str, ecosystem: &str) {
         let back = compare(ecosystem, b, a);
         // The pre-parsed form used by range evaluation must agree with the string comparator.
         let scheme = scheme_for(ecosystem);
-        let parsed = ParsedVersion::parse(scheme, a).compare(&ParsedVersion::parse(scheme, b), scheme);
+        let parsed =
+            ParsedVersion::parse(scheme, a).compare(&ParsedVersion::parse(scheme, b), scheme);
         let ok = got == want && back == want.reverse() && parsed == want;
         if KNOWN_EXCEPTIONS
             .iter()

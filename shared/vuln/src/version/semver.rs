@@ -43,6 +43,17 @@ impl SemverLike {
         if !current.is_empty() {
             components.push(current);
         }
+        // Leading zeros are stripped once here, so comparisons are length-then-bytes.
+        for c in &mut components {
+            let t = c.trim_start_matches('0');
+            if t.len() != c.len() {
+                *c = if t.is_empty() {
+                    "0".to_string()
+                } else {
+                    t.to_string()
+                };
+            }
+        }
         let (pre, build) = match rest.split_once('+') {
             Some((p, b)) => (p, b),
             None => (rest, ""),
@@ -77,7 +88,7 @@ impl SemverLike {
         for i in 0..n {
             let a = self.components.get(i).map(String::as_str).unwrap_or("0");
             let b = other.components.get(i).map(String::as_str).unwrap_or("0");
-            match cmp_digits(a, b) {
+            match a.len().cmp(&b.len()).then_with(|| a.cmp(b)) {
                 Ordering::Equal => {}
                 o => return o,
             }
