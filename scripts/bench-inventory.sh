@@ -63,10 +63,18 @@ if [[ ! -f $IMAGE ]]; then
     cp "$JAR" "$work/app/srv/tabula.jar"
     tar -C "$work/app" -cf "$work/app/layer.tar" usr srv
     python3 - "$work" "$IMAGE" <<'PY'
-import json, sys, tarfile, io
+import hashlib, json, sys, tarfile, io
 work, out = sys.argv[1], sys.argv[2]
+def digest(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
+diff_ids = [digest(f"{work}/base/layer.tar"), digest(f"{work}/app/layer.tar")]
 with tarfile.open(out, "w") as t:
-    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {}}).encode()
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                      "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
     ti = tarfile.TarInfo("config.json"); ti.size = len(cfg); t.addfile(ti, io.BytesIO(cfg))
     t.add(f"{work}/base/layer.tar", "base/layer.tar")
     t.add(f"{work}/app/layer.tar", "app/layer.tar")
@@ -81,20 +89,43 @@ fi
 now() { date +%s.%N; }
 echo "| input | size MB | Portcullis packages | syft packages | common name@version | Portcullis s | syft s | syft / Portcullis time |"
 echo "|---|---|---|---|---|---|---|---|"
-for case in "node_modules.tgz:$NPM_TGZ:$NPM_TGZ" "fat.jar:$JAR:$JAR" "image.tar:$IMAGE:docker-archive:$IMAGE"; do
+# node_modules twice: syft's file source does not run its npm cataloger on a tarball, so it also gets the same
+# tree unpacked (`dir:`); Portcullis reads the tarball both times.
+for case in "node_modules.tgz:$NPM_TGZ:$NPM_TGZ" "node_modules.tgz (syft on dir):$NPM_TGZ:dir:$BENCH_DIR/npmproj/node_modules" \
+    "fat.jar:$JAR:$JAR" "image.tar:$IMAGE:docker-archive:$IMAGE"; do
     label=${case%%:*}; rest=${case#*:}; file=${rest%%:*}; syft_src=${rest#*:}
-    t0=$(now); "$BIN" --purls "$file" > "$BENCH_DIR/$label.ours.raw"; t1=$(now)
-    "$SYFT" -q "$syft_src" -o json > "$BENCH_DIR/$label.syft.json"; t2=$(now)
-    ours=$(head -1 "$BENCH_DIR/$label.ours.raw" | sed 's/.*packages=\([0-9]*\).*/\1/')
-    syftn=$(jq '.artifacts | length' "$BENCH_DIR/$label.syft.json")
-    # name@version with purl-style names (syft's purls carry the same identities), lower-cased
-    awk -F'\t' '$1=="purl"{print $2}' "$BENCH_DIR/$label.ours.raw" | sed 's/[?#].*//; s/^pkg:[^/]*\///' \
-        | tr 'A-Z' 'a-z' | sort -u > "$BENCH_DIR/$label.ours"
-    jq -r '.artifacts[].purl // empty' "$BENCH_DIR/$label.syft.json" | sed 's/[?#].*//; s/^pkg:[^/]*\///' \
-        | tr 'A-Z' 'a-z' | sort -u > "$BENCH_DIR/$label.syft"
-    common=$(comm -12 "$BENCH_DIR/$label.ours" "$BENCH_DIR/$label.syft" | wc -l)
-    { echo "# only Portcullis"; comm -23 "$BENCH_DIR/$label.ours" "$BENCH_DIR/$label.syft";
-      echo "# only syft"; comm -13 "$BENCH_DIR/$label.ours" "$BENCH_DIR/$label.syft"; } > "$BENCH_DIR/$label.diff"
+    out="$BENCH_DIR/$(printf %s "$label" | tr -c 'A-Za-z0-9._-' '_')"
+    t0=$(now); "$BIN" --purls "$file" > "$out.ours.raw"; t1=$(now)
+    "$SYFT" -q "$syft_src" -o json > "$out.syft.json"; t2=$(now)
+    ours=$(head -1 "$out.ours.raw" | sed 's/.*packages=\([0-9]*\).*/\1/')
+    syftn=$(jq '.artifacts | length' "$out.syft.json")
+    # Identity for the comparison: purl name (last segment, without namespace) @ version, percent-decoded and
+    # lower-cased; syft leaves the purl empty when it cannot tell the distro (deb without os-release), then its
+    # name@version is used. Namespaces are dropped because the tools spell them differently (Maven group ids
+    # from pom.properties vs. guessed ones).
+    python3 - "$out" <<'PY' > "$out.common"
+import json, sys
+from urllib.parse import unquote
+out = sys.argv[1]
+def key(purl, name=None, version=None):
+    if purl:
+        p = purl.split("?")[0].split("#")[0]
+        rest = p.split("/", 1)[1] if "/" in p else p
+        n, _, v = rest.rpartition("@") if "@" in rest.split("/")[-1] else (rest, "", "")
+        return (unquote(n.split("/")[-1]) + "@" + unquote(v)).lower()
+    return f"{name}@{version}".lower()
+ours = set()
+for line in open(out + ".ours.raw"):
+    f = line.rstrip("\n").split("\t")
+    if f[0] == "purl" and f[1] != "-":
+        ours.add(key(f[1]))
+syft = {key(a.get("purl"), a.get("name"), a.get("version")) for a in json.load(open(out + ".syft.json"))["artifacts"]}
+with open(out + ".diff", "w") as d:
+    d.write("# only Portcullis\n" + "".join(k + "\n" for k in sorted(ours - syft)))
+    d.write("# only syft\n" + "".join(k + "\n" for k in sorted(syft - ours)))
+print(len(ours & syft))
+PY
+    common=$(cat "$out.common")
     size=$(python3 -c "import os,sys; print(f'{os.path.getsize(sys.argv[1])/1e6:.1f}')" "$file")
     python3 - "$label" "$size" "$ours" "$syftn" "$common" "$t0" "$t1" "$t2" <<'PY'
 import sys
@@ -103,4 +134,4 @@ a, b = float(t1) - float(t0), float(t2) - float(t1)
 print(f"| {label} | {size} | {ours} | {syft} | {common} | {a:.2f} | {b:.2f} | {b / a:.1f}× |")
 PY
 done
-echo "(differences: $BENCH_DIR/*.diff; syft by type: jq '.artifacts|group_by(.type)|map({(.[0].type):length})|add' $BENCH_DIR/<input>.syft.json)" >&2
+echo "(differences: $BENCH_DIR/*.diff; syft by type: jq '.artifacts|group_by(.type)|map({(.[0].type):length})|add' $BENCH_DIR/*.syft.json)" >&2

@@ -177,7 +177,11 @@ fn fat_jar_nested_jars_and_fallbacks() {
                 "com.google.guava:guava".into(),
                 "31.1-jre".into()
             ),
-            ("Maven".into(), "org.acme.osgi:util".into(), "4.2.0".into()),
+            (
+                "Maven".into(),
+                "org.acme.osgi.util:osgi-util".into(),
+                "4.2.0".into()
+            ),
             ("Maven".into(), "org.shaded:inner".into(), "0.9".into()),
             ("Maven".into(), "plain-lib".into(), "2.3.4".into()),
         ],
@@ -196,7 +200,7 @@ fn fat_jar_nested_jars_and_fallbacks() {
         guava.package.purl.as_deref(),
         Some("pkg:maven/com.google.guava/guava@31.1-jre")
     );
-    let osgi = find(&scan, "org.acme.osgi:util");
+    let osgi = find(&scan, "org.acme.osgi.util:osgi-util");
     assert_eq!(
         (
             osgi.found_by.as_str(),
@@ -558,7 +562,13 @@ fn malformed_inputs_are_entry_errors_and_the_walk_goes_on() {
 #[test]
 fn files_no_extractor_wants_are_not_read() {
     let mut v = PackageVisitor::new();
-    for name in ["README.md", "src/main.rs", "image.png", "package.json"] {
+    for name in [
+        "README.md",
+        "src/main.rs",
+        "image.png",
+        "package.json",
+        "node_modules/uri-js/yarn.lock",
+    ] {
         let e = entry_info(&format!("a.tar!/{name}"));
         assert!(!v.wants(&e), "{name}");
     }

@@ -66,7 +66,26 @@ fn extract_pom_properties(_e: &EntryInfo, data: &[u8]) -> Result<Extracted, Extr
     Ok(vec![Found::new(MAVEN, format!("{g}:{a}"), v.clone())].into())
 }
 
-fn extract_manifest(_e: &EntryInfo, data: &[u8]) -> Result<Extracted, ExtractError> {
+/// The artifact id a jar's file name suggests (`guice-assistedinject-4.2.3.jar` / `guice-assistedinject.jar`).
+fn jar_stem(jar: &str) -> Option<String> {
+    if let Some((name, _)) = jar_name_guess(jar) {
+        return Some(name);
+    }
+    let lower = jar.to_ascii_lowercase();
+    [".jar", ".war", ".ear", ".hpi", ".jpi"]
+        .iter()
+        .find_map(|s| {
+            lower
+                .ends_with(s)
+                .then(|| jar[..jar.len() - s.len()].to_string())
+        })
+        .filter(|s| !s.is_empty())
+}
+
+/// MANIFEST.MF of a jar without pom.properties: the version is declared (Implementation-/Bundle-Version), the
+/// Maven coordinates are a guess: group from Implementation-Vendor-Id or the bundle symbolic name, artifact
+/// from the jar's file name (or the last segment of the symbolic name). Always `inferred`.
+fn extract_manifest(e: &EntryInfo, data: &[u8]) -> Result<Extracted, ExtractError> {
     let t = String::from_utf8_lossy(data);
     // MANIFEST.MF continuation lines start with one space and continue the value without a separator.
     let joined = t.replace("\r\n", "\n").replace("\n ", "");
@@ -80,19 +99,42 @@ fn extract_manifest(_e: &EntryInfo, data: &[u8]) -> Result<Extracted, ExtractErr
     };
     let bsn = field(main, "Bundle-SymbolicName")
         .map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
-    let vendor_id = field(main, "Implementation-Vendor-Id");
-    let title = field(main, "Implementation-Title");
-    let name = match (vendor_id, title, &bsn) {
-        (Some(g), Some(a), _) if !a.contains(' ') => format!("{g}:{a}"),
-        (_, _, Some(b)) if b.contains('.') => {
-            let (g, a) = b.rsplit_once('.').unwrap_or((b, b));
-            format!("{g}:{a}")
-        }
-        _ => return Ok(Extracted::default()),
+    let jar = e
+        .path
+        .rsplit_once("!/")
+        .map(|(owner, _)| owner.rsplit(['/', '!']).next().unwrap_or(owner));
+    let artifact = jar
+        .and_then(jar_stem)
+        .or_else(|| {
+            bsn.as_deref()
+                .map(|b| b.rsplit('.').next().unwrap_or(b).to_string())
+        })
+        .or_else(|| {
+            field(main, "Implementation-Title")
+                .filter(|t| !t.contains(' '))
+                .map(str::to_string)
+        });
+    let Some(artifact) = artifact else {
+        return Ok(Extracted::default());
+    };
+    let group = field(main, "Implementation-Vendor-Id")
+        .map(str::to_string)
+        .or_else(|| {
+            bsn.as_deref().map(|b| {
+                // `org.acme.util` for artifact `util` → group `org.acme`
+                match b.strip_suffix(&format!(".{artifact}")) {
+                    Some(g) if !g.is_empty() => g.to_string(),
+                    _ => b.to_string(),
+                }
+            })
+        });
+    let name = match group {
+        Some(g) => format!("{g}:{artifact}"),
+        None => artifact,
     };
     let mut f =
         Found::new(MAVEN, name, version).license(field(main, "Bundle-License").map(str::to_string));
-    f.inferred = vendor_id.is_none();
+    f.inferred = true;
     Ok(vec![f].into())
 }
 

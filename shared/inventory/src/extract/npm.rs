@@ -19,19 +19,28 @@ pub(crate) const PACKAGE_JSON: Extractor = Extractor {
 pub(crate) const PACKAGE_LOCK: Extractor = Extractor {
     id: "npm/package-lock",
     // `node_modules/.package-lock.json` (npm's hidden lockfile) repeats the installed package.json files.
-    wants: |e| matches!(e.name.as_str(), "package-lock.json" | "npm-shrinkwrap.json"),
+    wants: |e| {
+        matches!(e.name.as_str(), "package-lock.json" | "npm-shrinkwrap.json")
+            && !in_node_modules(e)
+    },
     extract: extract_package_lock,
 };
 pub(crate) const YARN_LOCK: Extractor = Extractor {
     id: "npm/yarn-lock",
-    wants: |e| e.name == "yarn.lock",
+    wants: |e| e.name == "yarn.lock" && !in_node_modules(e),
     extract: extract_yarn_lock,
 };
 pub(crate) const PNPM_LOCK: Extractor = Extractor {
     id: "npm/pnpm-lock",
-    wants: |e| e.name == "pnpm-lock.yaml",
+    wants: |e| e.name == "pnpm-lock.yaml" && !in_node_modules(e),
     extract: extract_pnpm_lock,
 };
+
+/// A lockfile inside an installed package (`node_modules/uri-js/yarn.lock`) describes that package's own
+/// development environment, not what is installed: it is not read.
+fn in_node_modules(e: &EntryInfo) -> bool {
+    e.path.contains("node_modules/")
+}
 
 fn wants_package_json(e: &EntryInfo) -> bool {
     if e.name != "package.json" {
