@@ -337,7 +337,7 @@ pub fn name_to_spdx(name: &str) -> Option<String> {
     spdx::license_id(name.trim()).map(|id| id.name.to_string())
 }
 
-fn header_fields<'a>(text: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+fn header_fields(text: &str) -> impl Iterator<Item = (&str, &str)> {
     text.lines()
         .take_while(|l| !l.is_empty())
         .filter(|l| !l.starts_with([' ', '\t']))

@@ -135,14 +135,14 @@ pub const PREFERENCE_MARGIN: f32 = 0.03;
 pub fn best_match(text: &str) -> Option<(String, f32)> {
     let ranked = ranked(text);
     let (best, score) = ranked.first()?.clone();
-    if score < 1.0 && !PREFERRED.contains(&best.as_str()) {
-        if let Some((id, s)) = ranked
+    if score < 1.0
+        && !PREFERRED.contains(&best.as_str())
+        && let Some((id, s)) = ranked
             .iter()
             .take(8)
             .find(|(id, s)| PREFERRED.contains(&id.as_str()) && score - *s <= PREFERENCE_MARGIN)
-        {
-            return Some((id.clone(), *s));
-        }
+    {
+        return Some((id.clone(), *s));
     }
     Some((best, score))
 }

@@ -316,7 +316,7 @@ fn secrets_straddling_window_boundaries_are_found_once_with_correct_lines() {
     let mut k = 0usize;
     while text.len() < 2 * 1024 * 1024 {
         let boundary = window + overlap + k * window;
-        let lead = if k % 2 == 0 {
+        let lead = if k.is_multiple_of(2) {
             k * 7 % 50
         } else {
             60 + k * 13 % 150
@@ -326,7 +326,7 @@ fn secrets_straddling_window_boundaries_are_found_once_with_correct_lines() {
             line += 1;
         }
         text.push_str(&" ".repeat(boundary - lead - text.len()));
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             text.push_str(&format!("{GH}\n"));
             expected.push(("github-token".to_string(), line));
             line += 1;
