@@ -158,8 +158,12 @@ pub fn compare(ecosystem: &str, a: &str, b: &str) -> Ordering {
 
 /// Compares two strings of ASCII digits as unbounded non-negative integers (leading zeros ignored).
 pub(crate) fn cmp_digits(a: &str, b: &str) -> Ordering {
-    let a = a.trim_start_matches('0');
-    let b = b.trim_start_matches('0');
+    fn strip(s: &[u8]) -> &[u8] {
+        let n = s.iter().take_while(|c| **c == b'0').count();
+        &s[n..]
+    }
+    let a = strip(a.as_bytes());
+    let b = strip(b.as_bytes());
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
