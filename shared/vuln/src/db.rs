@@ -148,9 +148,9 @@ pub struct Advisory {
     pub summary: Option<String>,
     /// A `MAL-` (malicious package) advisory.
     pub malware: bool,
-    /// Severity: CVSS band when a v3 vector was scored, else the database's own severity.
+    /// Severity: CVSS band when a vector was scored, else the database's own severity.
     pub severity: Severity,
-    /// CVSS base score computed from `cvss_vector` (v3.x only).
+    /// CVSS base score computed from `cvss_vector` (v3.x preferred, else v4.0).
     pub cvss_score: Option<f32>,
     /// The CVSS vector (v3.x preferred, else v4).
     pub cvss_vector: Option<String>,
@@ -441,6 +441,14 @@ fn pick_cvss(lists: &[&[OsvSeverity]]) -> (Option<String>, Option<f32>) {
             return (Some(s.score.trim().to_string()), Some(score));
         }
     }
+    for s in all() {
+        if s.kind == "CVSS_V4"
+            && let Ok(score) = cvss::base_score_v4(&s.score)
+        {
+            return (Some(s.score.trim().to_string()), Some(score));
+        }
+    }
+    // A vector that could not be scored is still reported; the severity then comes from the database.
     for s in all() {
         if s.kind == "CVSS_V4" || s.kind == "CVSS_V3" {
             return (Some(s.score.trim().to_string()), None);

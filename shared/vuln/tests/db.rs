@@ -254,8 +254,9 @@ fn severity_cvss_and_malware() {
     assert_eq!(p.cvss_score, None);
     let d = db.advisory("DEB-1").unwrap();
     assert!(d.cvss_vector.as_deref().unwrap().starts_with("CVSS:4.0/"));
-    assert_eq!(d.cvss_score, None);
-    assert_eq!(d.severity, Severity::Unknown);
+    // v4 base score computed from the vector: 9.3, critical.
+    assert_eq!(d.cvss_score, Some(9.3));
+    assert_eq!(d.severity, Severity::Critical);
     let m = db.advisory("MAL-2026-1").unwrap();
     assert!(m.malware);
     assert_eq!(m.severity, Severity::Critical);

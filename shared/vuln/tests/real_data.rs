@@ -235,3 +235,25 @@ fn malware_advisory_flagged() {
     assert!(a.malware);
     assert_eq!(a.severity, Severity::Critical);
 }
+
+#[test]
+fn every_cvss_vector_in_the_data_is_scored() {
+    let advisories = db().0.advisories();
+    let unscored: Vec<(&str, &str)> = advisories
+        .iter()
+        .filter(|a| a.cvss_score.is_none())
+        .filter_map(|a| a.cvss_vector.as_deref().map(|v| (a.id.as_str(), v)))
+        .collect();
+    let v4 = advisories
+        .iter()
+        .filter(|a| {
+            a.cvss_vector
+                .as_deref()
+                .is_some_and(|v| v.starts_with("CVSS:4.0/"))
+        })
+        .count();
+    let scored = advisories.iter().filter(|a| a.cvss_score.is_some()).count();
+    eprintln!("{scored} advisories scored from CVSS vectors ({v4} from v4.0 alone)");
+    assert!(unscored.is_empty(), "{unscored:?}");
+    assert!(v4 > 0);
+}
