@@ -17,7 +17,7 @@ mod fixture_tests;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read};
 use std::sync::Arc;
 
@@ -57,7 +57,8 @@ pub struct PackageVisitor {
     notes: Vec<EntryError>,
     formats: BTreeMap<Format, u64>,
     jars: Vec<JarSeen>,
-    jars_with_pom: HashSet<String>,
+    /// Jar path → artifact ids of the pom.properties found directly in it.
+    jars_with_pom: HashMap<String, Vec<String>>,
     manifests: HashMap<String, Vec<Package>>,
     buf: Vec<u8>,
 }
@@ -121,7 +122,7 @@ impl PackageVisitor {
             notes: Vec::new(),
             formats: BTreeMap::new(),
             jars: Vec::new(),
-            jars_with_pom: HashSet::new(),
+            jars_with_pom: HashMap::new(),
             manifests: HashMap::new(),
             buf: Vec::new(),
         }
@@ -136,10 +137,18 @@ impl PackageVisitor {
     pub fn finish(mut self) -> PackageScan {
         let jars = std::mem::take(&mut self.jars);
         for jar in jars {
-            if self.jars_with_pom.contains(&jar.path) {
+            let manifest = self.manifests.remove(&jar.path);
+            if let Some(poms) = self.jars_with_pom.get(&jar.path) {
+                // A shaded jar may carry only its dependencies' pom.properties (Debian's guice.jar has
+                // cglib's): its own identity then comes from the manifest.
+                let stem = extract::java::jar_stem(&jar.name);
+                let own = stem.is_some_and(|s| poms.iter().any(|a| *a == s));
+                if !own && let Some(pkgs) = manifest {
+                    self.packages.extend(pkgs);
+                }
                 continue;
             }
-            if let Some(pkgs) = self.manifests.remove(&jar.path) {
+            if let Some(pkgs) = manifest {
                 self.packages.extend(pkgs);
                 continue;
             }
@@ -205,7 +214,17 @@ impl PackageVisitor {
                                 if let Some((owner, _)) =
                                     entry.path.rsplit_once("!/META-INF/maven/")
                                 {
-                                    self.jars_with_pom.insert(owner.to_string());
+                                    let artifact = pkg
+                                        .package
+                                        .name
+                                        .rsplit(':')
+                                        .next()
+                                        .unwrap_or("")
+                                        .to_string();
+                                    self.jars_with_pom
+                                        .entry(owner.to_string())
+                                        .or_default()
+                                        .push(artifact);
                                 }
                                 self.packages.push(pkg);
                             }

@@ -154,6 +154,11 @@ fn fat_jar_nested_jars_and_fallbacks() {
         b"Manifest-Version: 1.0\r\nBundle-SymbolicName: org.acme.osgi.util;singleton:=true\r\nBundle-Version: 4.2.0\r\nBundle-License: Apache-2.0\r\n",
     )]);
     let plain = zip(&[("x/Y.class", b"\xca\xfe\xba\xbe")]);
+    // like Debian's guice.jar: only the shaded dependency's pom.properties, its own identity in the manifest
+    let shaded = zip(&[
+        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nBundle-SymbolicName: com.google.inject\nBundle-Version: 4.2.3\n"),
+        ("META-INF/maven/cglib/cglib/pom.properties", b"groupId=cglib\nartifactId=cglib\nversion=3.2.12\n"),
+    ]);
     let shaded_props = b"groupId=org.shaded\nartifactId=inner\nversion=0.9\n";
     let fat = jar_with_pom(
         "com.acme",
@@ -165,17 +170,24 @@ fn fat_jar_nested_jars_and_fallbacks() {
             ("BOOT-INF/lib/guava-31.1-jre.jar", &guava),
             ("BOOT-INF/lib/osgi-util.jar", &osgi),
             ("BOOT-INF/lib/plain-lib-2.3.4.jar", &plain),
+            ("BOOT-INF/lib/guice.jar", &shaded),
         ],
     );
     let scan = scan_bytes("app-1.0.0.jar", &fat);
     assert_eq!(
         ids(&scan),
         vec![
+            ("Maven".into(), "cglib:cglib".into(), "3.2.12".into()),
             ("Maven".into(), "com.acme:app".into(), "1.0.0".into()),
             (
                 "Maven".into(),
                 "com.google.guava:guava".into(),
                 "31.1-jre".into()
+            ),
+            (
+                "Maven".into(),
+                "com.google.inject:guice".into(),
+                "4.2.3".into()
             ),
             (
                 "Maven".into(),

@@ -67,7 +67,7 @@ fn extract_pom_properties(_e: &EntryInfo, data: &[u8]) -> Result<Extracted, Extr
 }
 
 /// The artifact id a jar's file name suggests (`guice-assistedinject-4.2.3.jar` / `guice-assistedinject.jar`).
-fn jar_stem(jar: &str) -> Option<String> {
+pub(crate) fn jar_stem(jar: &str) -> Option<String> {
     if let Some((name, _)) = jar_name_guess(jar) {
         return Some(name);
     }
