@@ -142,7 +142,7 @@ impl PackageVisitor {
                 // A shaded jar may carry only its dependencies' pom.properties (Debian's guice.jar has
                 // cglib's): its own identity then comes from the manifest.
                 let stem = extract::java::jar_stem(&jar.name);
-                let own = stem.is_some_and(|s| poms.iter().any(|a| *a == s));
+                let own = stem.is_some_and(|s| poms.contains(&s));
                 if !own && let Some(pkgs) = manifest {
                     self.packages.extend(pkgs);
                 }
