@@ -16,6 +16,8 @@ pub struct SemverLike {
     pub prerelease: String,
     /// Build metadata after `+` (empty: none).
     pub build: String,
+    /// The components as integers when they fit in a `u64` (fast path of comparisons).
+    small: Vec<Option<u64>>,
 }
 
 impl SemverLike {
@@ -76,7 +78,9 @@ impl SemverLike {
             prerelease.make_ascii_lowercase();
             build.make_ascii_lowercase();
         }
+        let small = components.iter().map(|c| c.parse::<u64>().ok()).collect();
         SemverLike {
+            small,
             components,
             prerelease,
             build,
@@ -86,9 +90,17 @@ impl SemverLike {
     fn cmp_release(&self, other: &SemverLike) -> Ordering {
         let n = self.components.len().max(other.components.len());
         for i in 0..n {
-            let a = self.components.get(i).map(String::as_str).unwrap_or("0");
-            let b = other.components.get(i).map(String::as_str).unwrap_or("0");
-            match a.len().cmp(&b.len()).then_with(|| a.cmp(b)) {
+            let o = match (self.small.get(i).copied(), other.small.get(i).copied()) {
+                (Some(Some(a)), Some(Some(b))) => a.cmp(&b),
+                (None, Some(Some(b))) => 0.cmp(&b),
+                (Some(Some(a)), None) => a.cmp(&0),
+                _ => {
+                    let a = self.components.get(i).map(String::as_str).unwrap_or("0");
+                    let b = other.components.get(i).map(String::as_str).unwrap_or("0");
+                    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+                }
+            };
+            match o {
                 Ordering::Equal => {}
                 o => return o,
             }
