@@ -60,7 +60,76 @@ pub struct PackageVisitor {
     /// Jar path → artifact ids of the pom.properties found directly in it.
     jars_with_pom: HashMap<String, Vec<String>>,
     manifests: HashMap<String, Vec<Package>>,
+    /// Archive prefix (`image.tar`) → os-release (ID, VERSION_ID) of the root filesystem inside it.
+    distros: HashMap<String, (String, String)>,
     buf: Vec<u8>,
+}
+
+/// `etc/os-release` or `usr/lib/os-release` at the root of an archive (image root filesystem).
+fn is_os_release(entry: &EntryInfo) -> bool {
+    entry.name == "os-release"
+        && entry
+            .path
+            .rsplit_once("!/")
+            .is_some_and(|(_, inner)| inner == "etc/os-release" || inner == "usr/lib/os-release")
+}
+
+/// `ID` and `VERSION_ID` of an os-release file.
+fn parse_os_release(text: &str) -> Option<(String, String)> {
+    let mut id = None;
+    let mut version = String::new();
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let v = v.trim().trim_matches(['"', '\'']).to_string();
+        match k.trim() {
+            "ID" => id = Some(v.to_ascii_lowercase()),
+            "VERSION_ID" => version = v,
+            _ => {}
+        }
+    }
+    id.filter(|i| !i.is_empty()).map(|i| (i, version))
+}
+
+/// Gives OS packages the distribution of the root filesystem they were found in: OSV ecosystem (`Ubuntu`
+/// for dpkg databases of Ubuntu, the RPM distribution) and the purl's `distro` qualifier (`debian-12`).
+fn apply_distro(p: &mut Package, id: &str, version: &str) {
+    let eco = p.package.ecosystem.as_str();
+    if !matches!(
+        eco,
+        "Debian"
+            | "Ubuntu"
+            | "Alpine"
+            | "RPM"
+            | "Red Hat"
+            | "Rocky Linux"
+            | "AlmaLinux"
+            | "openSUSE"
+            | "SUSE"
+    ) || p.found_by.starts_with("sbom/")
+    {
+        return;
+    }
+    let new_eco = match (eco, id) {
+        ("Debian", "ubuntu") => "Ubuntu",
+        ("RPM", "rhel") => "Red Hat",
+        ("RPM", "rocky") => "Rocky Linux",
+        ("RPM", "almalinux") => "AlmaLinux",
+        ("RPM", i) if i.starts_with("opensuse") => "openSUSE",
+        ("RPM", "sles") => "SUSE",
+        (e, _) => e,
+    }
+    .to_string();
+    if let Some(base) = purl::build(&new_eco, &p.package.name, &p.package.version, None) {
+        let distro = if version.is_empty() {
+            id.to_string()
+        } else {
+            format!("{id}-{version}")
+        };
+        p.package.purl = Some(format!("{base}?distro={distro}"));
+    }
+    p.package.ecosystem = new_eco;
 }
 
 impl Default for PackageVisitor {
@@ -124,6 +193,7 @@ impl PackageVisitor {
             jars: Vec::new(),
             jars_with_pom: HashMap::new(),
             manifests: HashMap::new(),
+            distros: HashMap::new(),
             buf: Vec::new(),
         }
     }
@@ -164,6 +234,14 @@ impl PackageVisitor {
             }
         }
         let mut packages = self.packages;
+        if !self.distros.is_empty() {
+            for p in &mut packages {
+                let prefix = p.location.rsplit_once("!/").map(|(a, _)| a).unwrap_or("");
+                if let Some((id, version)) = self.distros.get(prefix) {
+                    apply_distro(p, id, version);
+                }
+            }
+        }
         packages.sort();
         packages.dedup();
         let mut errors = self.errors;
@@ -244,7 +322,7 @@ impl PackageVisitor {
 impl Visitor for PackageVisitor {
     fn wants(&mut self, entry: &EntryInfo) -> bool {
         *self.formats.entry(entry.format).or_default() += 1;
-        self.registry.iter().any(|e| (e.wants)(entry))
+        is_os_release(entry) || self.registry.iter().any(|e| (e.wants)(entry))
     }
 
     fn file(&mut self, entry: &EntryInfo, content: &mut dyn Read) -> io::Result<()> {
@@ -256,6 +334,19 @@ impl Visitor for PackageVisitor {
                 path: entry.path.clone(),
                 message: ExtractError::TooLarge.to_string(),
             });
+        } else if is_os_release(entry) {
+            if let Some(d) = parse_os_release(&String::from_utf8_lossy(&buf)) {
+                let prefix = entry
+                    .path
+                    .rsplit_once("!/")
+                    .map(|(a, _)| a)
+                    .unwrap_or("")
+                    .to_string();
+                // usr/lib/os-release is the fallback; etc/os-release wins when both are files.
+                if entry.path.ends_with("!/etc/os-release") || !self.distros.contains_key(&prefix) {
+                    self.distros.insert(prefix, d);
+                }
+            }
         } else {
             self.run(entry, &buf);
         }
