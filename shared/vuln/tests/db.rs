@@ -589,3 +589,27 @@ fn rescan_matches_sbom_packages_by_source_name() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn build_command_writes_a_loadable_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("osv");
+    write_fixtures(&src);
+    let out = tmp.path().join("osv.db");
+    let stats = portcullis_vuln::build_command(&[src], &out).unwrap();
+    assert_eq!(
+        stats.file_size,
+        Some(std::fs::metadata(&out).unwrap().len())
+    );
+    assert_eq!(stats.advisories, 8);
+    let db = Database::open(&out).unwrap();
+    assert_eq!(db.metadata().advisories, 8);
+    assert_eq!(ids(&db, "npm", "left-pad", "0.1.0"), ["NPM-1"]);
+    // A missing output directory is a typed I/O error naming the path.
+    let err = portcullis_vuln::build_command(
+        &[tmp.path().join("osv")],
+        &tmp.path().join("no/such/dir/x.db"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DbError::Io { .. }), "{err}");
+}

@@ -125,3 +125,93 @@ vector_test!(rubygems, "rubygems-versions.txt", "RubyGems");
 vector_test!(semver_npm, "semver-versions.txt", "npm");
 vector_test!(semver_crates, "semver-versions.txt", "crates.io");
 vector_test!(semver_go, "semver-versions.txt", "Go");
+
+#[test]
+fn odd_strings_never_panic() {
+    // GIVEN version strings no ecosystem would produce (untrusted inventory input)
+    let odd = [
+        "",
+        " ",
+        ":",
+        "::",
+        "-",
+        "--",
+        "~",
+        "~~",
+        "^",
+        "+",
+        "_",
+        ".",
+        "..",
+        "!",
+        "1!",
+        "!1",
+        "v",
+        "V",
+        "1-",
+        "-1",
+        "1:",
+        ":1",
+        "a:b:c",
+        "1-r",
+        "1_",
+        "1_p",
+        "1.0_alpha_beta",
+        "ü",
+        "1.ü.2",
+        "１２",
+        "1.0-ß",
+        "9999999999999999999999",
+        "1.99999999999999999999999999.3",
+        "0.0.0-0",
+        "1.0.0-+",
+        "1+2+3",
+        "1..2",
+        "1.-2",
+        "01.002",
+        "1.0a",
+        "1.0.dev",
+        "1.0.post",
+        "1.0rc",
+        "1!2!3",
+        "1.0+local+x",
+        "\u{0}",
+        "1\u{0}2",
+        "*",
+        "latest",
+        "1.2.3-4.5.6-7~8^9",
+    ];
+    let ecosystems = [
+        "npm",
+        "crates.io",
+        "Go",
+        "Pub",
+        "NuGet",
+        "PyPI",
+        "Maven",
+        "Debian",
+        "Red Hat",
+        "Alpine",
+        "RubyGems",
+        "Packagist",
+        "CRAN",
+        "Hackage",
+        "SomethingNew",
+    ];
+    // WHEN every pair is compared under every scheme THEN nothing panics and a string equals itself
+    for eco in ecosystems {
+        let scheme = scheme_for(eco);
+        for a in odd {
+            assert_eq!(
+                compare(eco, a, a),
+                Ordering::Equal,
+                "{eco}: {a:?} != itself"
+            );
+            for b in odd {
+                let _ = compare(eco, a, b);
+                let _ = ParsedVersion::parse(scheme, a)
+                    .compare(&ParsedVersion::parse(scheme, b), scheme);
+            }
+        }
+    }
+}
