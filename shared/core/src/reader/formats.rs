@@ -140,9 +140,16 @@ impl Walker<'_> {
         &mut self,
         path: &str,
         depth: u32,
-        src: R,
+        mut src: R,
         layer: Option<&str>,
     ) -> Flow {
+        let len = src
+            .seek(io::SeekFrom::End(0))
+            .and_then(|n| src.seek(io::SeekFrom::Start(0)).map(|_| n));
+        let len = match len {
+            Ok(n) => n,
+            Err(e) => return self.fail(path, &e),
+        };
         let mut za = match zip::ZipArchive::new(src) {
             Ok(z) => z,
             Err(e) => {
@@ -155,7 +162,14 @@ impl Walker<'_> {
                 if super::classify(&e).is_some() {
                     return self.fail(path, &e);
                 }
-                self.issue(path, reason, format!("zip: {e}"));
+                self.issue(
+                    path,
+                    reason,
+                    format!(
+                        "zip: {e} (searched the end of the {len}-byte archive for the central directory; \
+                         a truncated zip loses it)"
+                    ),
+                );
                 return Ok(());
             }
         };
