@@ -37,5 +37,11 @@ fuzz_target!(|data: &[u8]| {
     // Unknown size (as an S3 stream without Content-Length) and known size take different paths.
     let _ = walk_reader(&mut reader, "fuzz.bin", None, &opts, &mut Null);
     let mut reader = data;
-    let _ = walk_reader(&mut reader, "fuzz.bin", Some(data.len() as u64), &opts, &mut Null);
+    let _ = walk_reader(
+        &mut reader,
+        "fuzz.bin",
+        Some(data.len() as u64),
+        &opts,
+        &mut Null,
+    );
 });
