@@ -776,6 +776,49 @@ fn deadline_already_passed_is_timeout() {
 }
 
 #[test]
+fn slow_visitor_runs_into_the_wall_time_budget() {
+    // The deadline passes mid-walk: the walk stops at the next check (entry count or decoder read) with a
+    // Timeout instead of reading on.
+    struct Slow;
+    impl portcullis_core::reader::Visitor for Slow {
+        fn file(
+            &mut self,
+            _: &portcullis_core::reader::EntryInfo,
+            r: &mut dyn std::io::Read,
+        ) -> std::io::Result<()> {
+            std::thread::sleep(Duration::from_millis(40));
+            std::io::copy(r, &mut std::io::sink()).map(|_| ())
+        }
+    }
+    let names: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
+    let members: Vec<T<'_>> = names.iter().map(|n| T::File(n.as_str(), b"x")).collect();
+    let tgz = gz(&tar(&members));
+    let opts = WalkOptions::new(Limits {
+        max_wall: Duration::from_millis(100),
+        ..limits()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("slow.tgz");
+    std::fs::write(&p, &tgz).unwrap();
+    let t = Instant::now();
+    let a = portcullis_core::reader::walk_path(&p, "slow.tgz", &opts, &mut Slow).unwrap();
+    let b = portcullis_core::reader::walk_reader(
+        &mut tgz.as_slice(),
+        "slow.tgz",
+        None,
+        &opts,
+        &mut Slow,
+    )
+    .unwrap();
+    for r in [a, b] {
+        expect_issue(&r, R::Timeout, None);
+        assert!(r.aborted);
+        assert!(r.files < 20, "{}", r.files);
+    }
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
 fn artifact_size_limit() {
     let lim = Limits {
         max_artifact_bytes: 1000,

@@ -5,11 +5,17 @@
 //! docker-save and OCI image layouts (layers in order, whiteouts applied, per-layer attribution) — handing
 //! each file to a [`Visitor`] with its full path (`app.war!/WEB-INF/lib/x.jar!/META-INF/MANIFEST.MF`).
 //!
-//! Defenses: every decoder output is budgeted (total bytes, ratio, wall time); every entry is bounded (size,
-//! declared-vs-actual); entry counts and nesting depth are capped; zip entries that overlap are refused;
-//! `..`/absolute names, links escaping the archive and encrypted entries are reported; nothing is ever written
-//! to disk under an entry's name and links are never followed. Anything not fully scanned is reported as an
-//! [`Issue`] with an [`UnscannableReason`] — the caller turns issues into an UNSCANNABLE verdict.
+//! Defenses: every decoder output is budgeted (total bytes, per-stream ratio, overall ratio against the
+//! artifact — or, for a stream of unknown size, against the bytes consumed so far — and wall time); every
+//! entry is bounded (size, declared-vs-actual in both directions; decompressed leaves too); entry counts and
+//! nesting depth are capped; decoder memory is capped (xz dictionary, zstd window, RPM headers, in-memory
+//! spools across nesting levels); zip entries that overlap are refused; `..`/absolute names, hard links
+//! escaping the archive, entries written through an earlier symlink, PAX/ustar size disagreements (member
+//! smuggling) and encrypted entries are reported; nothing is ever written to disk under an entry's name and
+//! links are never followed. Anything not fully scanned is reported as an [`Issue`] with an
+//! [`UnscannableReason`] — the caller turns issues into an UNSCANNABLE verdict. Walk-wide limits (time,
+//! total, ratio, entry count, artifact size) abort the walk; per-entry problems are reported and the walk
+//! goes on. The hostile corpus in `tests/reader_hostile.rs` pins each of these outcomes.
 
 mod formats;
 pub(crate) mod guard;
