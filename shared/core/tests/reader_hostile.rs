@@ -622,6 +622,20 @@ fn xz_dictionary_over_the_memory_cap_is_refused_explicitly() {
     }
 }
 
+#[test]
+fn zstd_window_over_the_memory_cap_is_refused_explicitly() {
+    // A streamed zstd frame carries a window descriptor (no single-segment flag); raise it to 2 GiB.
+    let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    e.write_all(&b"hello zstd\n".repeat(100)).unwrap();
+    let mut z = e.finish().unwrap();
+    assert_eq!(z[4] & 0x20, 0, "expected a frame with a window descriptor");
+    z[5] = (31 - 10) << 3; // window log 31
+    for (via, r, _) in both(&z, "big-window.txt.zst") {
+        let d = expect_issue(&r, R::UnsupportedFormat, Some("big-window.txt.zst"));
+        assert!(d.contains("memory"), "{via:?}: {d}");
+    }
+}
+
 // --- encryption and unsupported formats ---------------------------------------------------------------------
 
 #[test]
