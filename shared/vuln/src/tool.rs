@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use portcullis_core::ToolError;
 use portcullis_core::model::{
     Finding, FindingDetail, Inventory, MalwareDetail, Package, PackageRef, Severity, ToolErrorKind,
@@ -236,11 +235,4 @@ impl SecurityTool for VulnTool {
             )),
         }
     }
-}
-
-/// Convenience for callers that only have `Utc::now()`-relative checks: true when `db` is stale under the
-/// policy in `ctx`.
-pub fn is_stale(db: &Database, ctx: &ToolContext) -> bool {
-    db.check_age(ctx.policy.vulnerabilities.max_db_age, Utc::now())
-        .is_err()
 }
