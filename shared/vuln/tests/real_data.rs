@@ -257,3 +257,73 @@ fn every_cvss_vector_in_the_data_is_scored() {
     assert!(unscored.is_empty(), "{unscored:?}");
     assert!(v4 > 0);
 }
+
+#[tokio::test]
+async fn tool_on_a_lockfile_with_the_real_database() {
+    use std::sync::Arc;
+
+    use portcullis_core::model::{ArtifactRef, FindingDetail, LocalFileRef};
+    use portcullis_core::policy::Policy;
+    use portcullis_core::tool::{LocalFile, SecurityTool, ToolConfiguration, ToolContext};
+    use portcullis_vuln::VulnTool;
+
+    // GIVEN an npm lockfile with lodash 4.17.15 (vulnerable) and 4.17.21 nested (fixed)
+    let tmp = tempfile::tempdir().unwrap();
+    let lock = tmp.path().join("package-lock.json");
+    let doc = serde_json::json!({
+        "name": "app", "version": "1.0.0", "lockfileVersion": 3,
+        "packages": {
+            "": {"name": "app", "version": "1.0.0"},
+            "node_modules/lodash": {"version": "4.17.15"},
+            "node_modules/other/node_modules/lodash": {"version": "4.17.21"}
+        }
+    });
+    std::fs::write(&lock, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let bytes = db().0.to_bytes().unwrap();
+    let tool = VulnTool::new(Arc::new(Database::from_bytes(&bytes).unwrap()));
+    let artifact = ArtifactRef::Local(LocalFileRef {
+        path: lock.display().to_string(),
+        size: None,
+    });
+    let ctx = ToolContext::new(artifact, Arc::new(Policy::default_policy()), None);
+    let config = ToolConfiguration {
+        enabled: true,
+        settings: serde_json::Value::Null,
+    };
+    // WHEN the tool scans it
+    let result = tool
+        .analyze(Arc::new(LocalFile::new(&lock)), &config, &ctx)
+        .await
+        .unwrap();
+    // THEN every finding is about 4.17.15, and the prototype-pollution advisory is there with its CVSS data
+    let vulns: Vec<_> = result
+        .findings
+        .iter()
+        .filter_map(|f| match &f.detail {
+            FindingDetail::Vulnerability(v) => Some((f, v)),
+            _ => None,
+        })
+        .collect();
+    assert!(vulns.len() >= 3, "{:#?}", result.findings);
+    assert!(vulns.iter().all(|(_, v)| v.package.version == "4.17.15"));
+    let (f, v) = vulns
+        .iter()
+        .find(|(_, v)| v.advisory_id == "GHSA-p6mc-m468-83gw")
+        .unwrap();
+    assert_eq!(v.fixed_versions, ["4.17.19"]);
+    assert!(v.cvss_vector.is_some() && v.cvss_score.is_some(), "{v:?}");
+    assert_eq!(f.severity, Severity::from_cvss(v.cvss_score.unwrap()));
+    assert!(
+        v.aliases.iter().any(|a| a.starts_with("CVE-")),
+        "{:?}",
+        v.aliases
+    );
+    let inv = result.inventory.unwrap();
+    assert_eq!(
+        inv.packages
+            .iter()
+            .filter(|p| p.package.name == "lodash")
+            .count(),
+        2
+    );
+}
