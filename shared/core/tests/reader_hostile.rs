@@ -833,6 +833,25 @@ fn slow_visitor_runs_into_the_wall_time_budget() {
 }
 
 #[test]
+fn extreme_limits_do_not_overflow() {
+    // Limits come from policy files: the largest values must not overflow the budget arithmetic.
+    let lim = Limits {
+        max_artifact_bytes: u64::MAX,
+        max_total_bytes: u64::MAX,
+        max_entry_bytes: u64::MAX,
+        max_ratio: u64::MAX,
+        max_entries: u64::MAX,
+        max_depth: u32::MAX,
+        max_wall: Duration::MAX,
+    };
+    let t = tar(&[T::File("a.txt", b"a")]);
+    for (via, r, c) in walk_both(&gz(&t), "x.tgz", lim) {
+        assert!(r.complete(), "{via:?}: {:?}", r.issues);
+        assert_eq!(c.text("x.tgz!/a.txt"), "a");
+    }
+}
+
+#[test]
 fn artifact_size_limit() {
     let lim = Limits {
         max_artifact_bytes: 1000,

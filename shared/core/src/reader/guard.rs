@@ -114,12 +114,12 @@ impl Budget {
         // Overall ratio against the outermost artifact: catches nested bombs whose every level looks modest.
         let art = self.artifact_size.get().max(1);
         let floor = 64 * 1024 * 1024;
-        if total > floor && total / art > self.limits.max_ratio * 4 {
+        if total > floor && total / art > self.limits.max_ratio.saturating_mul(4) {
             return Err(LimitHit::io(
                 UnscannableReason::CompressionRatioExceeded,
                 format!(
                     "{total} uncompressed bytes from a {art}-byte artifact exceeds {}× overall",
-                    self.limits.max_ratio * 4
+                    self.limits.max_ratio.saturating_mul(4)
                 ),
             ));
         }

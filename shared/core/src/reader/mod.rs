@@ -215,7 +215,11 @@ impl WalkOptions {
     }
 
     fn deadline(&self) -> Instant {
-        let own = Instant::now() + self.limits.max_wall;
+        let now = Instant::now();
+        // A huge `max_wall` from a policy must not overflow `Instant` (that panics): cap it at a year.
+        let own = now
+            .checked_add(self.limits.max_wall)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
         match self.deadline {
             Some(d) if d < own => d,
             _ => own,
