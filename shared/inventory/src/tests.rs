@@ -846,3 +846,63 @@ fn cyclonedx_output_validates_against_the_1_6_schema() {
     broken["components"][0]["type"] = Value::from("not-a-type");
     assert!(!validator.is_valid(&broken));
 }
+
+#[test]
+fn real_rpm_file_and_sqlite_rpmdb() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rpm");
+    // GIVEN a real .rpm built by rpmbuild: the reader emits its header as `<rpm-header>`
+    let scan = scan_path(
+        &data.join("hello-portcullis-1.2.3-4.noarch.rpm"),
+        "hello-portcullis-1.2.3-4.noarch.rpm",
+    );
+    assert_eq!(
+        ids(&scan),
+        vec![("RPM".into(), "hello-portcullis".into(), "2:1.2.3-4".into())]
+    );
+    let p = &scan.packages[0];
+    assert_eq!(
+        (p.license.as_deref(), p.source_name.as_deref()),
+        (Some("MIT AND Apache-2.0"), Some("hello-portcullis"))
+    );
+    assert_eq!(
+        p.location,
+        "hello-portcullis-1.2.3-4.noarch.rpm!/<rpm-header>"
+    );
+
+    // GIVEN a Rocky 9 style image with the SQLite rpmdb rpm itself wrote
+    let gz_db = std::fs::read(data.join("rpmdb.sqlite.gz")).unwrap();
+    let mut db = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz_db[..]), &mut db).unwrap();
+    let image = tar(&[
+        (
+            "etc/os-release",
+            b"NAME=\"Rocky Linux\"\nID=\"rocky\"\nVERSION_ID=\"9.3\"\n",
+        ),
+        ("var/lib/rpm/rpmdb.sqlite", &db),
+    ]);
+    let scan = scan_bytes("rocky.tar", &image);
+    // THEN both installed packages are listed with the distribution's ecosystem
+    assert_eq!(
+        ids(&scan),
+        vec![
+            (
+                "Rocky Linux".into(),
+                "hello-portcullis".into(),
+                "2:1.2.3-4".into()
+            ),
+            ("Rocky Linux".into(), "tiny-lib".into(), "0.9-1".into()),
+        ]
+    );
+    let tiny = find(&scan, "tiny-lib");
+    assert_eq!(
+        tiny.package.purl.as_deref(),
+        Some("pkg:rpm/rocky/tiny-lib@0.9-1?distro=rocky-9.3")
+    );
+    assert_eq!(tiny.found_by, "rpm/rpmdb-sqlite");
+    // A corrupt database is an entry error.
+    let mut bad = b"SQLite format 3\0".to_vec();
+    bad.resize(4096, 0xAB);
+    let scan = scan_bytes("bad.tar", &tar(&[("var/lib/rpm/rpmdb.sqlite", &bad)]));
+    assert!(scan.packages.is_empty());
+    assert_eq!(scan.errors.len(), 1, "{:?}", scan.errors);
+}

@@ -14,6 +14,7 @@ pub(crate) mod npm;
 pub(crate) mod nuget;
 pub(crate) mod python;
 pub(crate) mod rpm;
+pub(crate) mod rpmdb;
 pub(crate) mod ruby;
 pub(crate) mod sbom_input;
 
@@ -150,6 +151,7 @@ pub static REGISTRY: &[Extractor] = &[
     debian::DEB_CONTROL,
     alpine::APK_INSTALLED,
     rpm::RPM_HEADER,
+    rpmdb::RPMDB_SQLITE,
     ruby::GEMFILE_LOCK,
     ruby::GEMSPEC,
     nuget::PACKAGES_LOCK,

@@ -1,6 +1,5 @@
 //! RPM: the `<rpm-header>` entry the reader emits for `.rpm` files (NAME, VERSION, RELEASE, EPOCH, LICENSE,
-//! SOURCERPM, VENDOR/DISTRIBUTION for the ecosystem). The rpmdb of images (`var/lib/rpm/rpmdb.sqlite`,
-//! Berkeley DB `Packages`) is not read.
+//! SOURCERPM, VENDOR/DISTRIBUTION for the ecosystem). Installed-package databases are in `rpmdb`.
 
 use portcullis_core::reader::EntryInfo;
 
@@ -109,6 +108,11 @@ pub(crate) fn source_name(srpm: &str) -> Option<String> {
 }
 
 fn extract_header(_e: &EntryInfo, data: &[u8]) -> Result<Extracted, ExtractError> {
+    Ok(vec![header_to_found(data)?].into())
+}
+
+/// One RPM header structure (with its 8-byte magic) → the package it describes.
+pub(crate) fn header_to_found(data: &[u8]) -> Result<Found, ExtractError> {
     let h = Header::parse(data)?;
     let name = h
         .string(TAG_NAME)
@@ -127,5 +131,5 @@ fn extract_header(_e: &EntryInfo, data: &[u8]) -> Result<Extracted, ExtractError
         .unwrap_or_default();
     let mut f = Found::new(ecosystem(&vendor), name, evr).license(h.string(TAG_LICENSE));
     f.source_name = h.string(TAG_SOURCERPM).and_then(|s| source_name(&s));
-    Ok(vec![f].into())
+    Ok(f)
 }
