@@ -462,6 +462,7 @@ struct Builder {
     // ecosystem → name → affected
     ecosystems: BTreeMap<String, BTreeMap<String, Vec<Affected>>>,
     eco_advisories: BTreeMap<String, u64>,
+    eco_advisory_seen: std::collections::HashSet<(String, u32)>,
     stats: BuildStats,
     data_modified: Option<String>,
     seen: HashMap<String, usize>,
@@ -501,7 +502,7 @@ impl Builder {
             // The same id from another source (harvested copies): merge its affected entries.
             self.stats.duplicates_merged += 1;
             if let Ok(prev) = u32::try_from(prev) {
-                self.add_affected(prev, rec.affected.as_deref().unwrap_or(&[]), false);
+                self.add_affected(prev, rec.affected.as_deref().unwrap_or(&[]));
             }
             return;
         }
@@ -558,11 +559,10 @@ impl Builder {
         if malware {
             self.stats.malware += 1;
         }
-        self.add_affected(idx32, affected_list, true);
+        self.add_affected(idx32, affected_list);
     }
 
-    fn add_affected(&mut self, advisory: u32, affected: &[OsvAffected], new_advisory: bool) {
-        let mut ecos_of_record: Vec<String> = Vec::new();
+    fn add_affected(&mut self, advisory: u32, affected: &[OsvAffected]) {
         for a in affected {
             if let Some((eco, name, entry)) = Self::affected_entry(advisory, a) {
                 let list = self
@@ -575,22 +575,10 @@ impl Builder {
                     continue;
                 }
                 list.push(entry);
-                let known = !new_advisory
-                    && self.ecosystems.get(&eco).is_some_and(|names| {
-                        names
-                            .values()
-                            .flatten()
-                            .filter(|e| e.advisory == advisory)
-                            .count()
-                            > 1
-                    });
-                if !ecos_of_record.contains(&eco) && !known {
-                    ecos_of_record.push(eco);
+                if self.eco_advisory_seen.insert((eco.clone(), advisory)) {
+                    *self.eco_advisories.entry(eco).or_default() += 1;
                 }
             }
-        }
-        for eco in ecos_of_record {
-            *self.eco_advisories.entry(eco).or_default() += 1;
         }
     }
 
@@ -853,6 +841,7 @@ impl Database {
             advisories: Vec::new(),
             ecosystems: BTreeMap::new(),
             eco_advisories: BTreeMap::new(),
+            eco_advisory_seen: std::collections::HashSet::new(),
             stats: BuildStats::default(),
             data_modified: None,
             seen: HashMap::new(),
