@@ -1,11 +1,12 @@
 //! Package inventory: finds the packages inside an artifact — language lockfiles and manifests (npm, PyPI,
 //! crates.io, Maven, Go, RubyGems, NuGet, Packagist), installed-package databases of container images
-//! (dpkg, apk), package files (`.deb`, `.rpm`, `.crate`, wheels, jars, nupkgs), Go and cargo-auditable
+//! (dpkg, apk, SQLite rpmdb), package files (`.deb`, `.rpm`, `.crate`, wheels, jars, nupkgs), Go and cargo-auditable
 //! binaries and embedded SBOMs — and writes them as CycloneDX 1.6.
 //!
 //! Built on the core reader: [`PackageVisitor`] implements [`Visitor`], asks for a file's content only when
 //! one extractor of the registry ([`extract::REGISTRY`]) recognizes its name or path, buffers at most
-//! [`extract::MAX_CONTENT`] bytes, and records parse failures as [`EntryError`]s without stopping the walk.
+//! [`extract::MAX_CONTENT`] bytes ([`extract::MAX_BINARY`] for executables), and records parse failures as
+//! [`EntryError`]s without stopping the walk.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod cyclonedx;
@@ -30,7 +31,7 @@ use portcullis_core::{
 };
 
 pub use cyclonedx::to_cyclonedx;
-use extract::{ExtractError, Extractor, Found, MAX_CONTENT, REGISTRY};
+use extract::{ExtractError, Extractor, Found, MAX_BINARY, MAX_CONTENT, REGISTRY};
 
 /// What a walk found.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -328,11 +329,16 @@ impl Visitor for PackageVisitor {
     fn file(&mut self, entry: &EntryInfo, content: &mut dyn Read) -> io::Result<()> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        content.take(MAX_CONTENT + 1).read_to_end(&mut buf)?;
-        if buf.len() as u64 > MAX_CONTENT {
+        let cap = if matches!(entry.format, Format::Elf | Format::MachO | Format::Pe) {
+            MAX_BINARY
+        } else {
+            MAX_CONTENT
+        };
+        content.take(cap + 1).read_to_end(&mut buf)?;
+        if buf.len() as u64 > cap {
             self.errors.push(EntryError {
                 path: entry.path.clone(),
-                message: ExtractError::TooLarge.to_string(),
+                message: ExtractError::TooLarge(cap).to_string(),
             });
         } else if is_os_release(entry) {
             if let Some(d) = parse_os_release(&String::from_utf8_lossy(&buf)) {

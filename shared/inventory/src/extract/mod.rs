@@ -18,8 +18,10 @@ pub(crate) mod rpmdb;
 pub(crate) mod ruby;
 pub(crate) mod sbom_input;
 
-/// Largest file content an extractor buffers.
+/// Largest file content an extractor buffers (lockfiles, manifests, package databases).
 pub const MAX_CONTENT: u64 = 64 * 1024 * 1024;
+/// Largest executable buffered for its build info (Go and cargo-auditable binaries of 64–256 MiB are common).
+pub const MAX_BINARY: u64 = 256 * 1024 * 1024;
 
 /// Why one file could not be parsed.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +45,8 @@ pub enum ExtractError {
     #[error("{0}")]
     Format(String),
     /// The file is larger than the inventory reads.
-    #[error("file larger than {MAX_CONTENT} bytes, not parsed")]
-    TooLarge,
+    #[error("file larger than {0} bytes, not parsed")]
+    TooLarge(u64),
 }
 
 pub(crate) fn bad(msg: impl Into<String>) -> ExtractError {
