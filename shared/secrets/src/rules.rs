@@ -557,6 +557,29 @@ mod tests {
     }
 
     #[test]
+    fn generic_rules_skip_docs_and_tests_but_specific_rules_do_not() {
+        let set = RuleSet::builtin().unwrap();
+        let text = "db_password = \"s8Kq2LzX9vRm4TwP\"\nGITHUB_TOKEN=ghp_R8sT2vW4yZ6bD8fH0jL2nP4rT6vX8zB0dF2h\n";
+        let scan = |path: &str| {
+            let mut r = text.as_bytes();
+            let mut v: Vec<String> = scan_stream(&set, path, &mut r, 1 << 20)
+                .unwrap()
+                .into_iter()
+                .map(|h| set.rules[h.rule].id.clone())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            scan("app.tar!/src/config.py"),
+            vec!["generic-secret-assignment", "github-token"]
+        );
+        assert_eq!(scan("app.tar!/docs/setup.txt"), vec!["github-token"]);
+        assert_eq!(scan("app.tar!/pkg/test/fixtures.py"), vec!["github-token"]);
+        assert_eq!(scan("app.tar!/README.md"), vec!["github-token"]);
+    }
+
+    #[test]
     fn bad_user_regex_names_the_rule_and_the_error() {
         let text = "[[rules]]\nid = \"my-broken\"\nregex = '''(abc'''\nkeywords = [\"abc\"]\n";
         let err = RuleFile::parse("user rules", text).unwrap_err();
