@@ -1,0 +1,363 @@
+//! End-to-end pipeline scenarios: scanner handlers → results bucket → fan-in → chain, tags, quarantine,
+//! against a real moto_server (see `portcullis_it::endpoint`). Handlers are called in-process with
+//! `LambdaEvent::new(payload, Context::default())`, exactly as the Lambda runtime would call them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+
+use portcullis_aws::config::QuarantineMode;
+use portcullis_aws::fanin::{FanInOutcome, complete};
+use portcullis_aws::store::Outcome;
+use portcullis_aws::{handle_fan_in, handle_scan};
+use portcullis_core::tools::inventory::EntryInventory;
+use portcullis_core::{ArtifactId, Policy, ToolErrorKind, Verdict};
+use portcullis_it::{World, eventbridge_created, lambda_event, result_events, sqs_batch};
+
+fn policy(toml: &str) -> Arc<Policy> {
+    Arc::new(Policy::from_toml(toml).unwrap())
+}
+
+fn inventory_only() -> Arc<Policy> {
+    policy("version = 1\n[tools]\nenabled = [\"inventory\"]\n")
+}
+
+fn artifact_id(event: &serde_json::Value) -> ArtifactId {
+    let items = portcullis_aws::parse_event(event).unwrap();
+    let portcullis_aws::Parsed::Created(o) = items[0].parsed.as_ref().unwrap() else {
+        panic!("not created")
+    };
+    o.artifact_ref().artifact_id()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clean_artifact_is_scanned_decided_and_tagged_clean() {
+    // GIVEN a plain text artifact and the inventory tool
+    let w = World::new("clean").await;
+    let policy = inventory_only();
+    let scan = w.scan_state(&policy, Arc::new(EntryInventory));
+    let fan_in = w.fan_in_state(&policy, QuarantineMode::Tag);
+    let event = w
+        .upload(
+            "releases/notes v1.txt",
+            b"hello, nothing to see here\n",
+            None,
+        )
+        .await;
+    let id = artifact_id(&event);
+
+    // WHEN the scanner gets the SQS-wrapped EventBridge event, then the fan-in gets "result stored"
+    let resp = handle_scan(
+        &scan,
+        lambda_event(sqs_batch("portcullis-inventory", &[event])),
+    )
+    .await
+    .unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(
+        w.result_keys("results/").await,
+        [format!("results/{id}/inventory.json")]
+    );
+    let resp = handle_fan_in(
+        &fan_in,
+        lambda_event(sqs_batch("portcullis-fan-in", &result_events(&w).await)),
+    )
+    .await
+    .unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+
+    // THEN one chain, verdict CLEAN, and the object carries the status tags
+    let chain = fan_in
+        .store
+        .chain(&id)
+        .await
+        .unwrap()
+        .expect("chain written");
+    assert_eq!(chain.verdict, Verdict::Clean, "{:?}", chain.reasons);
+    let meta = chain
+        .metadata
+        .as_ref()
+        .expect("metadata from the streamed read");
+    assert_eq!(meta.size, 27);
+    assert!(meta.sha256.is_some());
+    let tags = w.tags(&w.artifacts, "releases/notes v1.txt").await;
+    assert_eq!(
+        tags.get("portcullis-status").map(String::as_str),
+        Some("CLEAN")
+    );
+    assert_eq!(tags.get("portcullis-risk").map(String::as_str), Some("0.0"));
+    assert!(tags.contains_key("portcullis-scanned-at"));
+    // the inventory produced an SBOM document beside the chain
+    assert_eq!(w.result_keys("sboms/").await, [format!("sboms/{id}.json")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_duplicate_events_give_one_result_per_tool_and_one_chain() {
+    let w = World::new("dupes").await;
+    let policy = inventory_only();
+    let scan = Arc::new(w.scan_state(&policy, Arc::new(EntryInventory)));
+    let fan_in = Arc::new(w.fan_in_state(&policy, QuarantineMode::Tag));
+    let event = w.upload("dup.bin", &[7u8; 4096], None).await;
+    let id = artifact_id(&event);
+
+    // WHEN the same event arrives 10 times, concurrently (at-least-once delivery)
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let scan = Arc::clone(&scan);
+        let ev = sqs_batch("portcullis-inventory", std::slice::from_ref(&event));
+        tasks.push(tokio::spawn(async move {
+            handle_scan(&scan, lambda_event(ev)).await
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap().batch_item_failures.is_empty());
+    }
+    assert_eq!(
+        w.result_keys("results/").await.len(),
+        1,
+        "one result per tool"
+    );
+
+    // and the result notification is delivered 10 times too
+    let mut outcomes = Vec::new();
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let fan_in = Arc::clone(&fan_in);
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move { complete(&fan_in, &id).await }));
+    }
+    for t in tasks {
+        outcomes.push(t.await.unwrap().unwrap());
+    }
+    let decided = outcomes
+        .iter()
+        .filter(|o| matches!(o, FanInOutcome::Decided(_)))
+        .count();
+    assert_eq!(decided, 1, "exactly one invocation writes the chain");
+    assert_eq!(
+        w.result_keys("chains/").await,
+        [format!("chains/{id}.json")]
+    );
+    let verdicts: Vec<Verdict> = outcomes
+        .iter()
+        .map(|o| match o {
+            FanInOutcome::Decided(r) | FanInOutcome::Reapplied(r) => r.chain.verdict,
+            FanInOutcome::Waiting(m) => panic!("waiting for {m:?}"),
+        })
+        .collect();
+    assert!(verdicts.iter().all(|v| *v == Verdict::Clean));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_lettered_tool_is_recorded_and_the_verdict_is_error() {
+    // GIVEN a policy requiring inventory and vuln, where vuln crashed on every retry
+    let w = World::new("dlq").await;
+    let policy = policy(
+        "version = 1\n[tools]\nenabled = [\"inventory\", \"vuln\"]\non_error = \"fail_closed\"\n",
+    );
+    let scan = w.scan_state(&policy, Arc::new(EntryInventory));
+    let fan_in = w.fan_in_state(&policy, QuarantineMode::Tag);
+    let event = w.upload("app.tgz", b"not really a tarball", None).await;
+    let id = artifact_id(&event);
+    handle_scan(
+        &scan,
+        lambda_event(sqs_batch(
+            "portcullis-inventory",
+            std::slice::from_ref(&event),
+        )),
+    )
+    .await
+    .unwrap();
+
+    // the inventory result alone is not enough
+    let out = complete(&fan_in, &id).await.unwrap();
+    assert_eq!(out, FanInOutcome::Waiting(vec!["vuln".to_string()]));
+
+    // WHEN the vuln DLQ message (the original event body) reaches the fan-in
+    let resp = handle_fan_in(
+        &fan_in,
+        lambda_event(sqs_batch("portcullis-vuln-dlq", &[event])),
+    )
+    .await
+    .unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+
+    // THEN a dead_lettered ToolError is stored for vuln and the fail-closed verdict is ERROR
+    let stored = fan_in.store.results(&id).await.unwrap();
+    let vuln = stored
+        .iter()
+        .find(|r| r.slot == "vuln")
+        .expect("vuln outcome stored");
+    let Outcome::Error(e) = &vuln.outcome else {
+        panic!("expected an error, got {:?}", vuln.outcome)
+    };
+    assert_eq!(e.kind, ToolErrorKind::DeadLettered);
+    let chain = fan_in.store.chain(&id).await.unwrap().unwrap();
+    assert_eq!(chain.verdict, Verdict::Error);
+    assert!(chain.errors.contains_key("vuln"));
+    assert_eq!(
+        w.tags(&w.artifacts, "app.tgz")
+            .await
+            .get("portcullis-status")
+            .map(String::as_str),
+        Some("ERROR")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_object_deleted_before_its_scan_is_unscannable_missing() {
+    let w = World::new("deleted").await;
+    let policy = inventory_only();
+    let scan = w.scan_state(&policy, Arc::new(EntryInventory));
+    let fan_in = w.fan_in_state(&policy, QuarantineMode::Tag);
+    let event = w.upload("gone.zip", b"PK\x03\x04 short", None).await;
+    let id = artifact_id(&event);
+    let version = event["detail"]["object"]["version-id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // GIVEN the version is deleted before the scanner runs
+    w.s3.delete_object()
+        .bucket(&w.artifacts)
+        .key("gone.zip")
+        .version_id(&version)
+        .send()
+        .await
+        .unwrap();
+
+    // WHEN scanned and fanned in — THEN no crash: an explicit `missing` result and UNSCANNABLE
+    let resp = handle_scan(
+        &scan,
+        lambda_event(sqs_batch("portcullis-inventory", &[event])),
+    )
+    .await
+    .unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+    let stored = fan_in.store.results(&id).await.unwrap();
+    let Outcome::Result(r) = &stored[0].outcome else {
+        panic!("expected a result")
+    };
+    assert!(
+        r.findings.iter().any(
+            |f| matches!(&f.detail, portcullis_core::FindingDetail::Unscannable(u)
+            if u.reason == portcullis_core::UnscannableReason::Missing)
+        ),
+        "{r:?}"
+    );
+    let out = complete(&fan_in, &id).await.unwrap();
+    let FanInOutcome::Decided(report) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(report.chain.verdict, Verdict::Unscannable);
+    assert_eq!(report.tags, portcullis_aws::gate::TagOutcome::ObjectMissing);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tag_merge_keeps_user_tags_and_stays_within_ten() {
+    let w = World::new("tags").await;
+    let policy = inventory_only();
+    let scan = w.scan_state(&policy, Arc::new(EntryInventory));
+    let fan_in = w.fan_in_state(&policy, QuarantineMode::Tag);
+    // GIVEN 8 user tags and a stale status tag of ours
+    let user: Vec<String> = (0..8).map(|i| format!("team{i}=v{i}")).collect();
+    let tagging = format!("{}&portcullis-status=ERROR", user.join("&"));
+    let event = w.upload("tagged.txt", b"text", Some(&tagging)).await;
+    let id = artifact_id(&event);
+    handle_scan(&scan, lambda_event(event)).await.unwrap();
+    complete(&fan_in, &id).await.unwrap();
+
+    let tags = w.tags(&w.artifacts, "tagged.txt").await;
+    assert!(tags.len() <= 10, "{tags:?}");
+    for i in 0..8 {
+        assert_eq!(
+            tags.get(&format!("team{i}")),
+            Some(&format!("v{i}")),
+            "user tag kept: {tags:?}"
+        );
+    }
+    assert_eq!(
+        tags.get("portcullis-status").map(String::as_str),
+        Some("CLEAN")
+    );
+    assert_eq!(tags.get("portcullis-risk").map(String::as_str), Some("0.0"));
+    assert!(
+        !tags.contains_key("portcullis-scanned-at"),
+        "least important of ours dropped: {tags:?}"
+    );
+
+    // a retry (chain exists) re-applies the same tags: nothing changes
+    let again = complete(&fan_in, &id).await.unwrap();
+    let FanInOutcome::Reapplied(r) = again else {
+        panic!("{again:?}")
+    };
+    assert_eq!(r.tags, portcullis_aws::gate::TagOutcome::Unchanged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crash_after_the_chain_is_written_is_completed_by_the_retry() {
+    let w = World::new("retry").await;
+    let policy = inventory_only();
+    let scan = w.scan_state(&policy, Arc::new(EntryInventory));
+    let fan_in = w.fan_in_state(&policy, QuarantineMode::Tag);
+    let event = w.upload("r.txt", b"text", None).await;
+    let id = artifact_id(&event);
+    handle_scan(&scan, lambda_event(event.clone()))
+        .await
+        .unwrap();
+    // GIVEN the chain was written but the function died before tagging (simulate: write the chain only)
+    let results = fan_in.store.results(&id).await.unwrap();
+    let Outcome::Result(r) = &results[0].outcome else {
+        panic!()
+    };
+    let mut chain =
+        portcullis_core::ToolChainResult::new(results[0].artifact.clone(), r.started_at);
+    chain.add_tool_result((**r).clone());
+    chain.finalize(&policy, chrono_now());
+    fan_in.store.put_chain(&chain).await.unwrap();
+    assert!(w.tags(&w.artifacts, "r.txt").await.is_empty());
+
+    // WHEN the result notification is redelivered THEN the actions are applied from the stored chain
+    let resp = handle_fan_in(
+        &fan_in,
+        lambda_event(sqs_batch("portcullis-fan-in", &result_events(&w).await)),
+    )
+    .await
+    .unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(
+        w.tags(&w.artifacts, "r.txt")
+            .await
+            .get("portcullis-status")
+            .map(String::as_str),
+        Some("CLEAN")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_pipelines_own_outputs_are_ignored_by_scanners() {
+    let w = World::new("loops").await;
+    let policy = inventory_only();
+    let scan = w.scan_state(&policy, Arc::new(EntryInventory));
+    // a result object in the results bucket, and a tagging event: nothing is scanned, nothing fails
+    let ev = eventbridge_created(
+        &w.results,
+        "results/a00000000000000000000000000000000/vuln.json",
+        10,
+        "e",
+        None,
+    );
+    let resp = handle_scan(&scan, lambda_event(sqs_batch("q", &[ev])))
+        .await
+        .unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+    let tagging: serde_json::Value = serde_json::from_str(include_str!(
+        "../../events/eventbridge-object-tags-added.json"
+    ))
+    .unwrap();
+    handle_scan(&scan, lambda_event(tagging)).await.unwrap();
+    assert!(w.result_keys("").await.is_empty());
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
