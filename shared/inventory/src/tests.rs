@@ -568,6 +568,11 @@ fn malformed_inputs_are_entry_errors_and_the_walk_goes_on() {
     go.resize(32, 0);
     go.extend_from_slice(&[0xff, 0xff, 0xff]);
     assert!(extract::binary::go_buildinfo(&go).is_err());
+    // Non-ASCII names do not trip byte-offset slicing.
+    let y = "é@^1:\n  version \"1\"\n\n\"ü\":\n  version: 2\n";
+    let out = (extract::npm::YARN_LOCK.extract)(&entry_info("y/yarn.lock"), y.as_bytes()).unwrap();
+    let names: Vec<&str> = out.packages.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, vec!["é", "ü"]);
     assert!(extract::binary::elf_section(b"\x7fELF\x02\x01\x01truncated", ".dep-v0").is_none());
 }
 

@@ -198,8 +198,10 @@ fn extract_package_lock(_e: &EntryInfo, data: &[u8]) -> Result<Extracted, Extrac
 /// `name@range` → name (scoped names keep their leading `@`; `alias@npm:real@range` → real).
 fn yarn_spec_name(spec: &str) -> &str {
     let spec = spec.trim().trim_matches('"');
-    let (name, rest) = match spec[1.min(spec.len())..].find('@') {
-        Some(i) => (&spec[..i + 1], &spec[i + 2..]),
+    // The separating `@` is the first one after the first character (a scope's `@` comes first).
+    let first = spec.chars().next().map_or(0, char::len_utf8);
+    let (name, rest) = match spec[first..].find('@') {
+        Some(i) => (&spec[..first + i], &spec[first + i + 1..]),
         None => (spec, ""),
     };
     if let Some(real) = rest.strip_prefix("npm:")
@@ -316,10 +318,11 @@ fn pnpm_key(key: &str, v6_or_later: bool) -> Result<Option<(String, String)>, ()
     let k = key.split('(').next().unwrap_or(key);
     if v6_or_later {
         let k = k.strip_prefix('/').unwrap_or(k);
-        let Some(i) = k.get(1..).and_then(|r| r.find('@')) else {
+        let first = k.chars().next().map_or(0, char::len_utf8);
+        let Some(i) = k[first..].find('@').map(|i| i + first) else {
             return Ok(None);
         };
-        let (n, v) = (&k[..i + 1], &k[i + 2..]);
+        let (n, v) = (&k[..i], &k[i + 1..]);
         return Ok(Some((n.to_string(), v.to_string())));
     }
     let k = match k.strip_prefix('/') {
