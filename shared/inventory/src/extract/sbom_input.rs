@@ -43,7 +43,6 @@ fn extract_sbom(e: &EntryInfo, data: &[u8]) -> Result<Extracted, ExtractError> {
 
 fn from_purl(
     p: &str,
-    name: Option<&str>,
     version: Option<&str>,
     license: Option<String>,
     by: &'static str,
@@ -55,7 +54,6 @@ fn from_purl(
         .clone()
         .or_else(|| version.map(str::to_string))
         .unwrap_or_default();
-    let _ = name;
     let mut f = Found::new(&eco, pname, version).license(license);
     f.purl = Some(p.to_string());
     f.found_by = Some(by);
@@ -93,7 +91,6 @@ fn cdx_walk(components: &[Value], out: &mut Vec<Found>, depth: u32) {
         if let Some(p) = c.get("purl").and_then(Value::as_str)
             && let Some(f) = from_purl(
                 p,
-                c.get("name").and_then(Value::as_str),
                 c.get("version").and_then(Value::as_str),
                 cdx_license(c),
                 CYCLONEDX,
@@ -149,7 +146,6 @@ pub(crate) fn parse(data: &[u8]) -> Result<Vec<Found>, ExtractError> {
                 .map(str::to_string);
             if let Some(f) = from_purl(
                 purl,
-                p.get("name").and_then(Value::as_str),
                 p.get("versionInfo").and_then(Value::as_str),
                 license,
                 SPDX,
