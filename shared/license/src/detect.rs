@@ -5,6 +5,7 @@
 
 use std::sync::OnceLock;
 
+use spdx::detection::scan::Scanner;
 use spdx::detection::{Store, TextData};
 
 /// Default minimum score for a detected text to count as identified.
@@ -147,6 +148,34 @@ pub fn best_match(text: &str) -> Option<(String, f32)> {
     Some((best, score))
 }
 
+/// The licences of a text: the best whole-text match when it reaches `threshold`; otherwise the licences
+/// found *inside* the text (askalono's optimizing scan over line ranges — a MIT text after a long preamble,
+/// several licences in one file). Empty when nothing reaches the threshold.
+pub fn detect(text: &str, threshold: f32) -> Vec<(String, f32)> {
+    let Some((id, score)) = best_match(text) else {
+        return Vec::new();
+    };
+    if score >= threshold {
+        return vec![(id, score)];
+    }
+    let Some(store) = store() else {
+        return Vec::new();
+    };
+    let scanner = Scanner::new(store)
+        .confidence_threshold(threshold)
+        .optimize(true)
+        .shallow_limit(0.99);
+    let result = scanner.scan(&TextData::new(text));
+    let mut found: Vec<(String, f32)> = Vec::new();
+    for c in result.containing {
+        if c.score >= threshold && !found.iter().any(|(n, _)| n == c.license.name) {
+            found.push((c.license.name.to_string(), c.score));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +206,22 @@ mod tests {
         let (id, score) = best_match(text).unwrap();
         assert_eq!(id, "MIT");
         assert!(score > 0.9, "{score}");
+        // A long preamble (lodash-style) pulls the whole-text score under the threshold; the optimizing scan
+        // still finds the MIT text inside.
+        let preamble = "This software consists of voluntary contributions made by many individuals. For exact\n\
+            contribution history, see the revision history available at the project repository.\n\n\
+            The following license applies to all parts of this software except as documented below:\n\n====\n\n"
+            .repeat(3);
+        let long = format!(
+            "{preamble}{text}\n====\n\nCopyright and related rights for sample code are waived via CC0.\n{preamble}"
+        );
+        assert!(best_match(&long).unwrap().1 < 0.8);
+        assert_eq!(
+            detect(&long, 0.8)
+                .into_iter()
+                .map(|d| d.0)
+                .collect::<Vec<_>>(),
+            vec!["MIT".to_string()]
+        );
     }
 }

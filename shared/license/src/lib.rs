@@ -368,14 +368,25 @@ impl Visitor for LicenseVisitor {
         if text.trim().is_empty() {
             return Ok(());
         }
-        let Some((id, score)) = detect::best_match(&text) else {
-            return Ok(());
-        };
+        let found = detect::detect(&text, self.settings.confidence);
         let lower = entry.name.to_ascii_lowercase();
         let primary = ["license", "licence", "copying", "unlicense"]
             .iter()
             .any(|b| lower.starts_with(b));
-        if score >= self.settings.confidence {
+        if found.is_empty() && primary {
+            // A LICENSE/COPYING file that matches no known licence: an unknown licence.
+            let score = detect::best_match(&text).map(|m| m.1);
+            self.observations.push(Observation {
+                location: entry.path.clone(),
+                layer: entry.layer.clone(),
+                package: None,
+                expression: "NOASSERTION".to_string(),
+                source: LicenseSource::Detected,
+                confidence: score,
+                same_text_ids: Vec::new(),
+            });
+        }
+        for (id, score) in found {
             let mut same_text_ids = detect::aliases(&id);
             same_text_ids.sort();
             self.observations.push(Observation {
@@ -386,17 +397,6 @@ impl Visitor for LicenseVisitor {
                 source: LicenseSource::Detected,
                 confidence: Some(score),
                 same_text_ids,
-            });
-        } else if primary {
-            // A LICENSE/COPYING file that matches no known licence: an unknown licence.
-            self.observations.push(Observation {
-                location: entry.path.clone(),
-                layer: entry.layer.clone(),
-                package: None,
-                expression: "NOASSERTION".to_string(),
-                source: LicenseSource::Detected,
-                confidence: Some(score),
-                same_text_ids: Vec::new(),
             });
         }
         Ok(())
