@@ -4,6 +4,7 @@
 
 mod registry;
 mod report;
+mod rescan;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use portcullis_core::model::{ArtifactRef, LocalFileRef};
+use portcullis_core::model::{ArtifactRef, LocalFileRef, S3ObjectRef};
 use portcullis_core::{ArtifactSource, LocalFile, Policy, ToolContext, ToolManager, build_events};
 
 /// Exit code for usage and configuration errors.
@@ -41,8 +42,72 @@ enum Command {
         /// Policy file.
         file: PathBuf,
     },
-    /// List the tools built into this binary.
-    Tools,
+    /// List the tools built into this binary (constructing each with its embedded rules/database).
+    Tools {
+        /// Vulnerability database (default `$PORTCULLIS_DB` or ~/.cache/portcullis/osv.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Vulnerability database commands.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Re-match stored SBOMs against a (new) database: prints new VulnerabilityDetected events as JSON lines
+    /// and the re-evaluated verdict, without downloading any artifact again.
+    Rescan(RescanArgs),
+    /// Re-publish the SecurityEvents of stored chains (ToolChainResult JSON files) to Kafka. Event ids are
+    /// deterministic, so consumers deduplicate replays.
+    Replay(ReplayArgs),
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Build the compact OSV index from directories of OSV JSON files and/or OSV `all.zip` exports.
+    Build {
+        /// A directory (searched recursively) or an `all.zip`; repeatable.
+        #[arg(long = "from", required = true)]
+        from: Vec<PathBuf>,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print a database's metadata (built_at, sources, counts).
+    Info {
+        /// Database file.
+        file: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct RescanArgs {
+    /// Stored chain (`chains/<artifact-id>.json`).
+    #[arg(long)]
+    chain: PathBuf,
+    /// The artifact's stored SBOM (CycloneDX or SPDX JSON).
+    #[arg(long)]
+    sbom: PathBuf,
+    /// The new database.
+    #[arg(long)]
+    db: PathBuf,
+    /// Policy for the re-evaluated verdict (default: embedded).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Write the updated chain here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// Chain JSON files or directories of them.
+    #[arg(required = true)]
+    chains: Vec<PathBuf>,
+    /// Kafka bootstrap servers (plaintext; for MSK use the publisher function's configuration via env:
+    /// KAFKA_BOOTSTRAP_SERVERS / MSK_CLUSTER_ARN, KAFKA_AUTH, KAFKA_TOPIC).
+    #[arg(long)]
+    bootstrap: Option<String>,
+    /// Topic.
+    #[arg(long, default_value = "security-events")]
+    topic: String,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -112,8 +177,8 @@ fn run(cli: Cli) -> Result<u8> {
             write_stdout(&format!("{policy:#?}\n"))?;
             Ok(0)
         }
-        Command::Tools => {
-            let tools = registry::all_tools(&registry::ToolOptions::default())?;
+        Command::Tools { db } => {
+            let tools = registry::all_tools(&registry::ToolOptions { db, slots: Vec::new() })?;
             let mut out = String::new();
             for t in tools {
                 out.push_str(&format!(
@@ -127,6 +192,21 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Scan(args) => scan(args),
+        Command::Db(DbCommand::Build { from, out }) => {
+            let started = std::time::Instant::now();
+            let stats = portcullis_vuln::build_command(&from, &out)
+                .with_context(|| format!("building {}", out.display()))?;
+            eprintln!("built {} in {:.2} s", out.display(), started.elapsed().as_secs_f64());
+            write_stdout(&format!("{stats:#?}\n"))?;
+            Ok(0)
+        }
+        Command::Db(DbCommand::Info { file }) => {
+            let db = portcullis_vuln::Database::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            write_stdout(&(serde_json::to_string_pretty(db.metadata())? + "\n"))?;
+            Ok(0)
+        }
+        Command::Rescan(args) => rescan::run(args.chain, args.sbom, args.db, args.policy, args.out),
+        Command::Replay(args) => replay(args),
     }
 }
 
@@ -182,12 +262,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
 
     let mut worst = 0u8;
     for artifact in &args.artifacts {
-        let source = open_source(artifact)?;
-        let size = source.size_hint();
-        let aref = ArtifactRef::Local(LocalFileRef {
-            path: artifact.clone(),
-            size,
-        });
+        let (source, aref) = runtime.block_on(open_source(artifact))?;
         let ctx = ToolContext::new(aref, policy.clone(), None);
         let progress = progress_bar(artifact);
         let chain = runtime.block_on(manager.run(source, &ctx));
@@ -212,13 +287,80 @@ fn scan(args: ScanArgs) -> Result<u8> {
     Ok(worst)
 }
 
-fn open_source(artifact: &str) -> Result<Arc<dyn ArtifactSource>> {
-    if artifact.starts_with("s3://") {
-        bail!("s3:// artifacts need the S3 adapter; this build scans local files only");
+/// A local file, or an S3 object (`s3://bucket/key`, credentials and `AWS_ENDPOINT_URL` from the
+/// environment). A missing file or object is not a usage error: it is scanned and reported as
+/// UNSCANNABLE (reason `missing`).
+async fn open_source(artifact: &str) -> Result<(Arc<dyn ArtifactSource>, ArtifactRef)> {
+    if let Some(rest) = artifact.strip_prefix("s3://") {
+        let Some((bucket, key)) = rest.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty()) else {
+            bail!("`{artifact}` is not s3://bucket/key");
+        };
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3").or_else(|_| std::env::var("AWS_ENDPOINT_URL")).ok();
+        let s3 = portcullis_aws::s3_client(endpoint.as_deref()).await;
+        let head = s3.head_object().bucket(bucket).key(key).send().await;
+        let (size, etag, version_id) = match head {
+            Ok(h) => (
+                h.content_length().and_then(|n| u64::try_from(n).ok()),
+                h.e_tag().map(|e| e.trim_matches('"').to_string()),
+                h.version_id().map(str::to_string),
+            ),
+            Err(_) => (None, None, None), // the scan reports the precise outcome (missing, denied, …)
+        };
+        let object = S3ObjectRef {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id,
+            etag,
+            size,
+            sequencer: None,
+        };
+        let source = portcullis_aws::S3Source::new(s3, object.clone(), tokio::runtime::Handle::current());
+        return Ok((Arc::new(source), ArtifactRef::S3(object)));
     }
     let path = PathBuf::from(artifact);
-    // A missing file is not a usage error: it is scanned and reported as UNSCANNABLE (reason `missing`).
-    Ok(Arc::new(LocalFile::new(path)))
+    let source = LocalFile::new(path);
+    let aref = ArtifactRef::Local(LocalFileRef {
+        path: artifact.to_string(),
+        size: source.size_hint(),
+    });
+    Ok((Arc::new(source), aref))
+}
+
+fn replay(args: ReplayArgs) -> Result<u8> {
+    let mut chains = Vec::new();
+    for p in &args.chains {
+        let files: Vec<PathBuf> = if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            v.sort();
+            v
+        } else {
+            vec![p.clone()]
+        };
+        for f in files {
+            let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            let chain: portcullis_core::ToolChainResult =
+                serde_json::from_str(&text).with_context(|| format!("{} is not a ToolChainResult", f.display()))?;
+            chains.push(chain);
+        }
+    }
+    let config = match &args.bootstrap {
+        Some(b) => portcullis_kafka::KafkaConfig::plaintext(b.clone(), args.topic.clone()),
+        None => portcullis_kafka::KafkaConfig::from_env().context("Kafka configuration from the environment")?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let report = runtime.block_on(async {
+        let publisher = portcullis_kafka::KafkaPublisher::connect(config).await?;
+        Ok::<_, anyhow::Error>(portcullis_kafka::replay(chains, &publisher).await)
+    })?;
+    write_stdout(&format!("{report:#?}\n"))?;
+    Ok(if report.is_complete() { 0 } else { 2 })
 }
 
 fn progress_bar(artifact: &str) -> Option<indicatif::ProgressBar> {

@@ -158,6 +158,11 @@ pub struct ScanResult {
     pub reasons: Vec<VerdictReason>,
 }
 
+/// (advisory, ecosystem, name, version).
+type VulnKey = (String, String, String, String);
+/// (detail, severity, locations, all waived).
+type VulnGroup = (VulnerabilityDetail, Severity, Vec<String>, bool);
+
 fn event_id(artifact: &ArtifactId, event_type: &str, key: &str) -> String {
     let mut h = Sha256::new();
     h.update(artifact.0.as_bytes());
@@ -209,10 +214,7 @@ pub fn build_events(chain: &ToolChainResult) -> Vec<SecurityEvent> {
     };
 
     // Vulnerabilities: one event per advisory × package.
-    let mut vulns: BTreeMap<
-        (String, String, String, String),
-        (VulnerabilityDetail, Severity, Vec<String>, bool),
-    > = BTreeMap::new();
+    let mut vulns: BTreeMap<VulnKey, VulnGroup> = BTreeMap::new();
     let mut counts: BTreeMap<FindingKind, u64> = BTreeMap::new();
     let mut others = Vec::new();
     for (_slot, f) in chain.findings() {

@@ -1,6 +1,8 @@
 //! Portcullis core: the domain model, the safe artifact reader, the scan policy, the tool chain with its
 //! verdict, and the security events. No AWS, no Kafka, no heavy engines: every function links this.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod chain;
 pub mod events;
 pub mod glob;

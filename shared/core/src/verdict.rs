@@ -546,7 +546,8 @@ mod tests {
             "bomb".into(),
             None,
         );
-        let cases: Vec<(&str, Vec<(String, ToolResult)>, Verdict, f32)> = vec![
+        type Case = (&'static str, Vec<(String, ToolResult)>, Verdict, f32);
+        let cases: Vec<Case> = vec![
             ("nothing found", vec![], Verdict::Clean, 0.0),
             (
                 "malware",
