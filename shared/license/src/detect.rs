@@ -110,6 +110,12 @@ pub fn same_text(a: &str, b: &str) -> bool {
 /// [`PREFERENCE_MARGIN`] of the best match, it is reported instead (a real-world BSD-3-Clause file with a
 /// reworded clause otherwise lands on a rare variant such as BSD-3-Clause-HP).
 const PREFERRED: &[&str] = &[
+    // The store keeps one entry per GNU text under its `-or-later` name (the `-only` ids are its aliases).
+    "GPL-2.0-or-later",
+    "GPL-3.0-or-later",
+    "LGPL-2.1-or-later",
+    "LGPL-3.0-or-later",
+    "AGPL-3.0-or-later",
     "MIT",
     "Apache-2.0",
     "BSD-3-Clause",
