@@ -29,16 +29,16 @@ ours = json.load(open(f"{w}/lic.ours.json"))
 t = json.load(open(f"{w}/lic.trivy.json"))
 o_t, o_rss = open(f"{w}/lic.ours.time").read().split()
 t_t, t_rss = open(f"{w}/lic.trivy.time").read().split()
-lic = [l for r in t.get("Results") or [] for l in r.get("Licenses") or []]
+lic = [(r.get("Class"), l) for r in t.get("Results") or [] for l in r.get("Licenses") or []]
 by_type = {}
 names = set()
-for l in lic:
-    by_type[l.get("Type")] = by_type.get(l.get("Type"), 0) + 1
+for cls, l in lic:
+    by_type[cls] = by_type.get(cls, 0) + 1
     names.add(l.get("Name"))
 print("| tool | wall s | licences found | declared (package metadata) | detected (licence files/texts) | distinct ids | peak RSS MiB |")
 print("|---|---|---|---|---|---|---|")
 print(f"| portcullis license/spdx | {float(o_t):.2f} | {ours['licence_findings']} | {ours['declared']} | {ours['detected']} | {ours['distinct_expressions']} | {int(o_rss)/1024:.0f} |")
-print(f"| trivy --license-full | {float(t_t):.2f} | {len(lic)} | {by_type.get('dpkg',0)+by_type.get('header',0)+sum(v for k,v in by_type.items() if k not in ('license-file','header'))} | {by_type.get('license-file',0)} | {len(names)} | {int(t_rss)/1024:.0f} |")
-print("trivy by type:", by_type)
+print(f"| trivy --license-full | {float(t_t):.2f} | {len(lic)} | {sum(v for k, v in by_type.items() if k != 'license-file')} | {by_type.get('license-file',0)} | {len(names)} | {int(t_rss)/1024:.0f} |")
+print("trivy by result class:", by_type)
 print("portcullis violations:", ours["violations_by_rule"])
 PY
