@@ -79,8 +79,9 @@ pub enum ScanOutcome {
     Disabled,
 }
 
-/// The external deadline for a scan: the Lambda deadline minus `margin`. `None` when the context carries no
-/// deadline (`Context::default()` in tests).
+/// The external deadline for a scan: the Lambda deadline minus `margin` (the margin is capped at a quarter
+/// of the remaining time, so a short function timeout still leaves the scan most of it). `None` when the
+/// context carries no deadline (`Context::default()` in tests).
 pub fn scan_deadline(ctx: &lambda_runtime::Context, margin: Duration) -> Option<Instant> {
     if ctx.deadline == 0 {
         return None;
@@ -89,6 +90,12 @@ pub fn scan_deadline(ctx: &lambda_runtime::Context, margin: Duration) -> Option<
         .deadline()
         .duration_since(SystemTime::now())
         .unwrap_or(Duration::ZERO);
+    let margin = margin.min(remaining / 4);
+    tracing::debug!(
+        remaining_ms = remaining.as_millis() as u64,
+        margin_ms = margin.as_millis() as u64,
+        "scan deadline"
+    );
     Some(Instant::now() + remaining.saturating_sub(margin))
 }
 
@@ -248,6 +255,36 @@ pub async fn scan_artifact(
             tracing::info!(artifact_id = %id, slot, "result already stored by a concurrent invocation");
             Ok(ScanOutcome::Duplicate)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx_with_deadline_in(d: Duration) -> lambda_runtime::Context {
+        let mut ctx = lambda_runtime::Context::default();
+        ctx.deadline = (SystemTime::now() + d)
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        ctx
+    }
+
+    #[test]
+    fn the_deadline_keeps_a_margin_capped_at_a_quarter_of_the_remaining_time() {
+        let none = scan_deadline(&lambda_runtime::Context::default(), Duration::from_secs(15));
+        assert_eq!(none, None);
+        // 900 s left, 20 s margin: about 880 s
+        let ctx = ctx_with_deadline_in(Duration::from_secs(900));
+        let d = scan_deadline(&ctx, Duration::from_secs(20)).unwrap();
+        let left = d.saturating_duration_since(Instant::now()).as_secs();
+        assert!((877..=880).contains(&left), "{left}");
+        // 3 s left, 15 s margin: the margin shrinks to 0.75 s instead of leaving no time at all
+        let ctx = ctx_with_deadline_in(Duration::from_secs(3));
+        let d = scan_deadline(&ctx, Duration::from_secs(15)).unwrap();
+        let left = d.saturating_duration_since(Instant::now()).as_millis();
+        assert!((2000..=2250).contains(&left), "{left}");
     }
 }
 
