@@ -322,7 +322,7 @@ impl EventPublisher for KafkaPublisher {
                 OwnedHeaders::new_with_capacity(r.headers.len()),
                 |h, (k, v)| {
                     h.insert(Header {
-                        key: *k,
+                        key: k,
                         value: Some(v.as_bytes()),
                     })
                 },
