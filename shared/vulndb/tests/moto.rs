@@ -173,7 +173,7 @@ fn scan_state(s3: &Client, results: &str, policy: Policy, cache: Arc<DbCache>) -
 fn vuln_only_policy() -> Result<Policy> {
     Ok(Policy::from_document(
         "test.toml",
-        "[tools]\nenabled = [\"vuln\"]\n",
+        "version = 1\n[tools]\nenabled = [\"vuln\"]\n",
     )?)
 }
 
@@ -383,7 +383,7 @@ async fn stale_database_is_unscannable_never_clean() -> Result<()> {
     put_index(&s3, &dbb, bytes, &sha).await?;
     let policy = Policy::from_document(
         "stale.toml",
-        "[tools]\nenabled = [\"vuln\"]\n[vulnerabilities]\nmax_db_age_hours = 24\n",
+        "version = 1\n[tools]\nenabled = [\"vuln\"]\n[vulnerabilities]\nmax_db_age_hours = 24\n",
     )?;
     let c = Arc::new(cache(&s3, &dbb, tmp.path()));
     // a clean artifact: nothing in it matches
