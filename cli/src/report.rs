@@ -97,9 +97,12 @@ pub fn render(chain: &ToolChainResult) -> String {
             .cmp(&a.1.severity)
             .then_with(|| a.1.id.cmp(&b.1.id))
     });
+    // Every tool reports the same unscannable entry: show each (title, location) once.
+    let mut seen = std::collections::HashSet::new();
     let shown: Vec<_> = findings
         .iter()
         .filter(|(_, f)| !matches!(&f.detail, FindingDetail::License(l) if l.violation.is_none()))
+        .filter(|(_, f)| seen.insert((f.title.clone(), f.location.clone())))
         .collect();
     if !shown.is_empty() {
         let _ = writeln!(o);
@@ -132,7 +135,10 @@ pub fn render(chain: &ToolChainResult) -> String {
             let _ = writeln!(o, "  … {} more (use --format json)", shown.len() - 200);
         }
     }
-    let info = findings.len() - shown.len();
+    let info = findings
+        .iter()
+        .filter(|(_, f)| matches!(&f.detail, FindingDetail::License(l) if l.violation.is_none()))
+        .count();
     if info > 0 {
         let _ = writeln!(
             o,
@@ -156,15 +162,21 @@ pub fn render(chain: &ToolChainResult) -> String {
     if !chain.reasons.is_empty() {
         let _ = writeln!(o);
         let _ = writeln!(o, "  why {}:", chain.verdict);
-        for r in chain.reasons.iter().take(20) {
+        let mut seen_reasons = std::collections::HashSet::new();
+        let reasons: Vec<_> = chain
+            .reasons
+            .iter()
+            .filter(|r| seen_reasons.insert(&r.message))
+            .collect();
+        for r in reasons.iter().take(20) {
             let code = serde_json::to_value(r.code)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
             let _ = writeln!(o, "    - [{code}] {}", clip(&r.message, 110));
         }
-        if chain.reasons.len() > 20 {
-            let _ = writeln!(o, "    … {} more", chain.reasons.len() - 20);
+        if reasons.len() > 20 {
+            let _ = writeln!(o, "    … {} more", reasons.len() - 20);
         }
     }
     let _ = writeln!(o);

@@ -15,17 +15,21 @@ pub fn run(
     policy: Option<PathBuf>,
     out: Option<PathBuf>,
 ) -> Result<u8> {
-    let text = std::fs::read_to_string(&chain_path).with_context(|| format!("reading {}", chain_path.display()))?;
-    let before: ToolChainResult =
-        serde_json::from_str(&text).with_context(|| format!("{} is not a ToolChainResult", chain_path.display()))?;
-    let sbom = std::fs::read(&sbom_path).with_context(|| format!("reading {}", sbom_path.display()))?;
+    let text = std::fs::read_to_string(&chain_path)
+        .with_context(|| format!("reading {}", chain_path.display()))?;
+    let before: ToolChainResult = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a ToolChainResult", chain_path.display()))?;
+    let sbom =
+        std::fs::read(&sbom_path).with_context(|| format!("reading {}", sbom_path.display()))?;
     let packages = portcullis_inventory::packages_from_sbom(&sbom)
         .with_context(|| format!("{} is not a CycloneDX/SPDX SBOM", sbom_path.display()))?;
-    let db = portcullis_vuln::Database::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
+    let db = portcullis_vuln::Database::open(&db_path)
+        .with_context(|| format!("opening {}", db_path.display()))?;
     let policy = match policy {
         None => Policy::default_policy(),
         Some(p) => {
-            let t = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+            let t =
+                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
             Policy::from_document(&p.to_string_lossy(), &t)?
         }
     };
