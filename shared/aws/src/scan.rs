@@ -258,6 +258,28 @@ pub async fn scan_artifact(
     }
 }
 
+/// Runs a scanner function: config from the environment, the S3 client and policy once per container, the
+/// tool built from the policy by `make_tool`, then the Lambda loop. The function binaries call only this.
+pub async fn run_scan_function<F, E>(make_tool: F) -> Result<(), lambda_runtime::Error>
+where
+    F: FnOnce(&Policy) -> Result<Arc<dyn SecurityTool>, E>,
+    E: std::fmt::Display,
+{
+    let config = ScanConfig::from_env(&crate::ProcessEnv)?;
+    let s3 = crate::s3_client(config.common.endpoint_url.as_deref()).await;
+    let policy = Arc::new(crate::load_policy(&s3, &config.common.policy).await?);
+    let tool = make_tool(&policy).map_err(|e| crate::ConfigError::Invalid {
+        name: "tool",
+        message: format!("cannot build the tool: {e}"),
+    })?;
+    tracing::info!(tool = tool.name(), version = %tool.version(), enabled = policy.tool_enabled(tool.slot()), "scanner ready");
+    let state = ScanState::new(s3, config, policy, tool);
+    lambda_runtime::run(lambda_runtime::service_fn(|event: LambdaEvent<Value>| {
+        handle_scan(&state, event)
+    }))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,26 +308,4 @@ mod tests {
         let left = d.saturating_duration_since(Instant::now()).as_millis();
         assert!((2000..=2250).contains(&left), "{left}");
     }
-}
-
-/// Runs a scanner function: config from the environment, the S3 client and policy once per container, the
-/// tool built from the policy by `make_tool`, then the Lambda loop. The function binaries call only this.
-pub async fn run_scan_function<F, E>(make_tool: F) -> Result<(), lambda_runtime::Error>
-where
-    F: FnOnce(&Policy) -> Result<Arc<dyn SecurityTool>, E>,
-    E: std::fmt::Display,
-{
-    let config = ScanConfig::from_env(&crate::ProcessEnv)?;
-    let s3 = crate::s3_client(config.common.endpoint_url.as_deref()).await;
-    let policy = Arc::new(crate::load_policy(&s3, &config.common.policy).await?);
-    let tool = make_tool(&policy).map_err(|e| crate::ConfigError::Invalid {
-        name: "tool",
-        message: format!("cannot build the tool: {e}"),
-    })?;
-    tracing::info!(tool = tool.name(), version = %tool.version(), enabled = policy.tool_enabled(tool.slot()), "scanner ready");
-    let state = ScanState::new(s3, config, policy, tool);
-    lambda_runtime::run(lambda_runtime::service_fn(|event: LambdaEvent<Value>| {
-        handle_scan(&state, event)
-    }))
-    .await
 }
