@@ -336,8 +336,9 @@ async fn broker_outage_fails_the_publish_and_a_retry_after_restart_delivers_ever
         }
         other => panic!("expected a delivery error, got {other}"),
     }
+    // Bounded, not hanging: librdkafka gives up after message.timeout.ms; the margin absorbs a loaded CI host.
     assert!(
-        took < timeout + Duration::from_secs(5),
+        took < timeout * 3 + Duration::from_secs(30),
         "failed after {took:?}"
     );
 

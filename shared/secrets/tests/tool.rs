@@ -151,6 +151,9 @@ fn finds_secrets_in_nested_archives_and_never_leaks_values() {
         .finish();
     // WHEN it is scanned with every log level captured
     let result = tracing::subscriber::with_default(subscriber, || {
+        // Other tests of this binary may have registered the callsites concurrently with no subscriber in
+        // their thread; recompute interest so this thread's subscriber sees every event.
+        tracing::callsite::rebuild_interest_cache();
         tool.analyze_blocking(
             &LocalFile::new(&path),
             &config(serde_json::Value::Null),
