@@ -149,18 +149,18 @@ fn finds_secrets_in_nested_archives_and_never_leaks_values() {
         .with_writer(captured.clone())
         .with_ansi(false)
         .finish();
-    // WHEN it is scanned with every log level captured
-    let result = tracing::subscriber::with_default(subscriber, || {
-        // Other tests of this binary may have registered the callsites concurrently with no subscriber in
-        // their thread; recompute interest so this thread's subscriber sees every event.
-        tracing::callsite::rebuild_interest_cache();
-        tool.analyze_blocking(
+    // WHEN it is scanned with every log level captured — by the process-wide subscriber, so events from
+    // any thread are seen whatever the other tests of this binary do concurrently (only this test sets it)
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("only this test installs a global subscriber");
+    tracing::callsite::rebuild_interest_cache();
+    let result = tool
+        .analyze_blocking(
             &LocalFile::new(&path),
             &config(serde_json::Value::Null),
             &ctx_for(&path),
         )
-        .unwrap()
-    });
+        .unwrap();
     // THEN each text secret is found with its line; the ELF is skipped
     assert_eq!(result.status, ToolStatus::Succeeded, "{result:?}");
     let found = secrets(&result);
