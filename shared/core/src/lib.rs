@@ -4,6 +4,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod chain;
+#[cfg(feature = "test-util")]
+pub mod conformance;
 pub mod events;
 pub mod glob;
 pub mod model;
