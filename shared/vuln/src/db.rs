@@ -224,13 +224,315 @@ struct Body {
 struct EcoIndex {
     scheme: Scheme,
     entry: usize,
-    names: HashMap<String, u32>,
+    names: HashMap<String, u32, FastHash>,
+    /// One lookup index per package, parallel to the ecosystem's packages.
+    lookup: Vec<PackageLookup>,
+}
+
+/// FxHash-style hasher for the name maps: keys are short package names from the index itself (not chosen
+/// by an attacker who could exploit collisions to slow lookups down more than the linear scan they replace).
+#[derive(Default, Clone, Copy)]
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            h = (h.rotate_left(26) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut a = [0u8; 8];
+            a[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(26) ^ u64::from_le_bytes(a) ^ rest.len() as u64).wrapping_mul(K);
+        }
+        self.0 = h;
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(26) ^ u64::from(i)).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+type FastHash = std::hash::BuildHasherDefault<FastHasher>;
+
+/// Largest number of (cell, entry) pairs one package's lookup table may hold; a package over it (none in
+/// the OSV data) is evaluated entry by entry instead.
+const MAX_CELL_ENTRIES: usize = 1 << 22;
+
+/// The lookup table of one package, built on load. The distinct versions named by the events of all its
+/// ranges, sorted, cut the version line into cells: `2j` is the open gap just below point `j` (`2k` the
+/// gap above the last of `k` points) and `2j + 1` is point `j` itself. Range membership only depends on how
+/// a version compares with the event versions, so it is constant within a cell: the table lists, per cell,
+/// the entries whose ranges contain it. A lookup is one parse, a binary search over the points and the
+/// cell's list (plus a bisection of the explicit versions), whatever the number of advisories.
+#[derive(Debug, Default)]
+struct PackageLookup {
+    /// No table (comparator inconsistent with the points' order, or too large): evaluate every entry.
+    linear: bool,
+    points: Vec<ParsedVersion>,
+    /// Cell `c` holds `cell_entries[cell_start[c]..cell_start[c + 1]]`, ascending entry indexes.
+    cell_start: Vec<u32>,
+    cell_entries: Vec<u32>,
+    /// Explicit affected versions as (entry, index in its `versions`), sorted by the version string.
+    explicit: Vec<(u32, u32)>,
+}
+
+/// Stable merge sort that cannot panic whatever the comparator answers (the standard sorts may panic
+/// when a comparator is not a total order, and version comparators are lenient on odd input).
+fn merge_sort_by<T: Clone>(v: &mut Vec<T>, mut less: impl FnMut(&T, &T) -> bool) {
+    let n = v.len();
+    if n < 2 {
+        return;
+    }
+    let mut src = v.clone();
+    let mut dst = v.clone();
+    let mut width = 1;
+    while width < n {
+        let mut i = 0;
+        while i < n {
+            let mid = (i + width).min(n);
+            let end = (i + 2 * width).min(n);
+            let (mut a, mut b, mut o) = (i, mid, i);
+            while a < mid && b < end {
+                if less(&src[b], &src[a]) {
+                    dst[o] = src[b].clone();
+                    b += 1;
+                } else {
+                    dst[o] = src[a].clone();
+                    a += 1;
+                }
+                o += 1;
+            }
+            while a < mid {
+                dst[o] = src[a].clone();
+                a += 1;
+                o += 1;
+            }
+            while b < end {
+                dst[o] = src[b].clone();
+                b += 1;
+                o += 1;
+            }
+            i = end;
+        }
+        std::mem::swap(&mut src, &mut dst);
+        width *= 2;
+    }
+    *v = src;
+}
+
+impl PackageLookup {
+    /// The cell of a version: `2j + 1` when it equals point `j`, else `2j` with `j` the first point above it.
+    fn cell(&self, v: &ParsedVersion, scheme: Scheme) -> usize {
+        let (mut lo, mut hi) = (0usize, self.points.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.points.get(mid).map(|p| v.compare(p, scheme)) {
+                Some(Ordering::Less) => hi = mid,
+                Some(Ordering::Greater) => lo = mid + 1,
+                _ => return 2 * mid + 1,
+            }
+        }
+        2 * lo
+    }
+
+    /// The entries whose ranges contain every version of `cell`.
+    fn cell_entries(&self, cell: usize) -> &[u32] {
+        let (Some(&s), Some(&e)) = (self.cell_start.get(cell), self.cell_start.get(cell + 1))
+        else {
+            return &[];
+        };
+        self.cell_entries.get(s as usize..e as usize).unwrap_or(&[])
+    }
+
+    fn build(affected: &[Affected], scheme: Scheme) -> PackageLookup {
+        let mut out = PackageLookup::default();
+        // Maven's ComparableVersion is not transitive (4.0.0-1 < 4.0.0.Alpha1 < 4.0.0 < 4.0.0-1), so no
+        // sorted table can agree with comparing against each event: Maven packages are walked entry by entry.
+        if scheme == Scheme::Maven {
+            out.linear = true;
+            return out;
+        }
+        // Explicit versions, by string.
+        for (ei, a) in affected.iter().enumerate() {
+            for vi in 0..a.versions.len() {
+                if let (Ok(ei), Ok(vi)) = (u32::try_from(ei), u32::try_from(vi)) {
+                    out.explicit.push((ei, vi));
+                }
+            }
+        }
+        let version_of = |&(e, v): &(u32, u32)| -> &str {
+            affected
+                .get(e as usize)
+                .and_then(|a| a.versions.get(v as usize))
+                .map_or("", String::as_str)
+        };
+        out.explicit
+            .sort_by(|x, y| version_of(x).cmp(version_of(y)).then(x.cmp(y)));
+        // Points: every event version except `introduced: 0` (always satisfied), sorted, deduplicated.
+        let mut points: Vec<ParsedVersion> = Vec::new();
+        for a in affected {
+            for r in &a.ranges {
+                for (e, k) in r.events.iter().zip(&r.keys) {
+                    if !matches!(e, Event::Introduced(v) if v == "0") {
+                        points.push(k.clone());
+                    }
+                }
+            }
+        }
+        merge_sort_by(&mut points, |a, b| a.compare(b, scheme) == Ordering::Less);
+        points.dedup_by(|b, a| a.compare(b, scheme) == Ordering::Equal);
+        out.points = points;
+        let n_cells = 2 * out.points.len() + 1;
+        // Per entry: the cells its ranges cover, as merged [start, end) intervals.
+        let mut covered: Vec<Vec<(usize, usize)>> = Vec::with_capacity(affected.len());
+        let mut total = 0usize;
+        for a in affected {
+            let mut iv: Vec<(usize, usize)> = Vec::new();
+            for r in &a.ranges {
+                if r.keys.len() != r.events.len() {
+                    out.linear = true;
+                    return out;
+                }
+                // Each event's point; an event version that does not find itself means the comparator
+                // disagrees with the sorted order: no table for this package.
+                let mut pts: Vec<Option<usize>> = Vec::with_capacity(r.events.len());
+                for (e, k) in r.events.iter().zip(&r.keys) {
+                    if matches!(e, Event::Introduced(v) if v == "0") {
+                        pts.push(None);
+                    } else {
+                        let c = out.cell(k, scheme);
+                        if c % 2 == 0 {
+                            out.linear = true;
+                            return out;
+                        }
+                        pts.push(Some(c / 2));
+                    }
+                }
+                // Membership is constant between consecutive event points: evaluate once per segment.
+                let mut starts: Vec<usize> = vec![0];
+                let mut sorted: Vec<usize> = pts.iter().flatten().copied().collect();
+                sorted.sort_unstable();
+                sorted.dedup();
+                for p in sorted {
+                    starts.push(2 * p + 1);
+                    starts.push(2 * p + 2);
+                }
+                starts.retain(|&c| c < n_cells);
+                starts.dedup();
+                for (i, &s) in starts.iter().enumerate() {
+                    let end = starts.get(i + 1).copied().unwrap_or(n_cells);
+                    if walk_cell(&r.events, &pts, s) {
+                        match iv.last_mut() {
+                            Some(last) if last.1 == s => last.1 = end,
+                            _ => iv.push((s, end)),
+                        }
+                    }
+                }
+            }
+            iv.sort_unstable();
+            let mut merged: Vec<(usize, usize)> = Vec::with_capacity(iv.len());
+            for (s, e) in iv {
+                match merged.last_mut() {
+                    Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                    _ => merged.push((s, e)),
+                }
+            }
+            total += merged.iter().map(|(s, e)| e - s).sum::<usize>();
+            if total > MAX_CELL_ENTRIES {
+                out.linear = true;
+                return out;
+            }
+            covered.push(merged);
+        }
+        // Counting pass (difference array), then fill in entry order.
+        let mut counts = vec![0i64; n_cells + 1];
+        for iv in &covered {
+            for &(s, e) in iv {
+                counts[s] += 1;
+                counts[e] -= 1;
+            }
+        }
+        let mut start = Vec::with_capacity(n_cells + 1);
+        let (mut run, mut acc) = (0i64, 0u32);
+        for c in counts.iter().take(n_cells) {
+            start.push(acc);
+            run += c;
+            acc += u32::try_from(run).unwrap_or(0);
+        }
+        start.push(acc);
+        let mut cursor: Vec<u32> = start.clone();
+        let mut entries = vec![0u32; acc as usize];
+        for (ei, iv) in covered.iter().enumerate() {
+            let Ok(ei) = u32::try_from(ei) else { continue };
+            for &(s, e) in iv {
+                for cur in cursor.iter_mut().take(e).skip(s) {
+                    if let Some(slot) = entries.get_mut(*cur as usize) {
+                        *slot = ei;
+                    }
+                    *cur += 1;
+                }
+            }
+        }
+        out.cell_start = start;
+        out.cell_entries = entries;
+        out
+    }
+}
+
+/// Whether an entry applies to the queried release (`12` of `Debian:12`): entries and queries without one
+/// apply to every release.
+fn release_wanted(release: Option<&str>, a: &Affected) -> bool {
+    match (release, a.release.as_deref()) {
+        (Some(want), Some(have)) => want == have,
+        _ => true,
+    }
+}
+
+/// osv-scalibr's walk over a range's sorted events for the versions of `cell` (see [`PackageLookup`]):
+/// `pts[i]` is event `i`'s point, `None` for `introduced: 0`.
+fn walk_cell(events: &[Event], pts: &[Option<usize>], cell: usize) -> bool {
+    let cmp = |p: usize| -> Ordering {
+        if cell % 2 == 1 {
+            (cell / 2).cmp(&p)
+        } else if cell / 2 <= p {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        }
+    };
+    let mut affected = false;
+    for (e, p) in events.iter().zip(pts) {
+        if !affected {
+            if let Event::Introduced(_) = e
+                && p.is_none_or(|p| cmp(p) != Ordering::Less)
+            {
+                affected = true;
+            }
+        } else {
+            match (e, p) {
+                (Event::Fixed(_), Some(p)) if cmp(*p) != Ordering::Less => affected = false,
+                (Event::LastAffected(_), Some(p)) if cmp(*p) == Ordering::Greater => {
+                    affected = false;
+                }
+                _ => {}
+            }
+        }
+    }
+    affected
 }
 
 /// The loaded index.
 pub struct Database {
     body: Body,
-    index: HashMap<String, EcoIndex>,
+    index: HashMap<String, EcoIndex, FastHash>,
 }
 
 impl std::fmt::Debug for Database {
@@ -286,6 +588,16 @@ fn normalize_name_canonical<'a>(ecosystem: &str, name: &'a str) -> Cow<'a, str> 
     let name = name.trim();
     match ecosystem {
         "PyPI" => {
+            let b = name.as_bytes();
+            let normalized = !b
+                .iter()
+                .any(|c| matches!(c, b'_' | b'.') || c.is_ascii_uppercase())
+                && b.first() != Some(&b'-')
+                && b.last() != Some(&b'-')
+                && !name.contains("--");
+            if normalized {
+                return Cow::Borrowed(name);
+            }
             let mut out = String::with_capacity(name.len());
             let mut sep = false;
             for c in name.chars() {
@@ -882,9 +1194,13 @@ impl Database {
             }
         }
         let n_adv = body.advisories.len();
-        let mut index = HashMap::with_capacity(body.ecosystems.len());
+        let mut index =
+            HashMap::with_capacity_and_hasher(body.ecosystems.len(), FastHash::default());
         for (ei, eco) in body.ecosystems.iter().enumerate() {
-            let mut names = HashMap::with_capacity(eco.packages.len());
+            let scheme = scheme_for(&eco.name);
+            let mut names =
+                HashMap::with_capacity_and_hasher(eco.packages.len(), FastHash::default());
+            let mut lookup = Vec::with_capacity(eco.packages.len());
             for (pi, p) in eco.packages.iter().enumerate() {
                 if let Some(a) = p.affected.iter().find(|a| a.advisory as usize >= n_adv) {
                     return Err(DbError::Inconsistent(format!(
@@ -895,13 +1211,15 @@ impl Database {
                 let pi = u32::try_from(pi)
                     .map_err(|_| DbError::Inconsistent("too many packages".to_string()))?;
                 names.insert(p.name.clone(), pi);
+                lookup.push(PackageLookup::build(&p.affected, scheme));
             }
             index.insert(
                 eco.name.clone(),
                 EcoIndex {
-                    scheme: scheme_for(&eco.name),
+                    scheme,
                     entry: ei,
                     names,
+                    lookup,
                 },
             );
         }
@@ -960,6 +1278,34 @@ impl Database {
 
     /// [`Database::query`] on loose parts.
     pub fn query_parts(&self, ecosystem: &str, name: &str, version: &str) -> Vec<Match<'_>> {
+        self.query_impl(ecosystem, name, version, true)
+    }
+
+    /// [`Database::query_parts`] evaluating every affected entry's ranges one by one instead of the
+    /// per-package lookup table (the reference the table is checked against; slower).
+    #[doc(hidden)]
+    pub fn query_parts_linear(&self, ecosystem: &str, name: &str, version: &str) -> Vec<Match<'_>> {
+        self.query_impl(ecosystem, name, version, false)
+    }
+
+    fn push_match<'a>(&'a self, out: &mut Vec<Match<'a>>, a: &'a Affected, release: Option<&str>) {
+        if release_wanted(release, a)
+            && let Some(adv) = self.body.advisories.get(a.advisory as usize)
+        {
+            out.push(Match {
+                advisory: adv,
+                affected: a,
+            });
+        }
+    }
+
+    fn query_impl(
+        &self,
+        ecosystem: &str,
+        name: &str,
+        version: &str,
+        use_table: bool,
+    ) -> Vec<Match<'_>> {
         let mut out: Vec<Match<'_>> = Vec::new();
         let base = crate::version::base_ecosystem(ecosystem);
         let (eco, ix) = match self.index.get_key_value(base) {
@@ -977,31 +1323,72 @@ impl Database {
             .map(|(_, r)| r.trim())
             .filter(|r| !r.is_empty());
         let name = normalize_name_canonical(eco, name);
-        let entries = self.entries_of(ix, &name);
+        let Some(&pi) = ix.names.get(name.as_ref()) else {
+            return out;
+        };
+        let entries = self
+            .body
+            .ecosystems
+            .get(ix.entry)
+            .and_then(|e| e.packages.get(pi as usize))
+            .map(|p| p.affected.as_slice())
+            .unwrap_or(&[]);
         if entries.is_empty() {
             return out;
         }
         let version = version.trim();
-        let parsed = ParsedVersion::parse(ix.scheme, version);
-        let mut last = None;
-        for a in entries {
-            if let (Some(want), Some(have)) = (release, a.release.as_deref())
-                && want != have
-            {
-                continue;
+        let table = ix
+            .lookup
+            .get(pi as usize)
+            .filter(|t| use_table && !t.linear);
+        match table {
+            Some(t) if !version.is_empty() => {
+                let parsed = ParsedVersion::parse(ix.scheme, version);
+                let in_cell = t.cell_entries(t.cell(&parsed, ix.scheme));
+                let version_at = |&(e, v): &(u32, u32)| -> &str {
+                    entries
+                        .get(e as usize)
+                        .and_then(|a| a.versions.get(v as usize))
+                        .map_or("", String::as_str)
+                };
+                let lo = t.explicit.partition_point(|x| version_at(x) < version);
+                let hi = lo
+                    + t.explicit
+                        .get(lo..)
+                        .unwrap_or(&[])
+                        .partition_point(|x| version_at(x) == version);
+                let explicit = t.explicit.get(lo..hi).unwrap_or(&[]);
+                if explicit.is_empty() {
+                    for &e in in_cell {
+                        if let Some(a) = entries.get(e as usize) {
+                            self.push_match(&mut out, a, release);
+                        }
+                    }
+                } else {
+                    let mut all: Vec<u32> = in_cell.to_vec();
+                    all.extend(explicit.iter().map(|&(e, _)| e));
+                    all.sort_unstable();
+                    all.dedup();
+                    for e in all {
+                        if let Some(a) = entries.get(e as usize) {
+                            self.push_match(&mut out, a, release);
+                        }
+                    }
+                }
             }
-            // Entries of one advisory are adjacent; skip the rest once it matched.
-            if last == Some(a.advisory) {
-                continue;
-            }
-            if a.contains_parsed(ix.scheme, version, &parsed)
-                && let Some(adv) = self.body.advisories.get(a.advisory as usize)
-            {
-                last = Some(a.advisory);
-                out.push(Match {
-                    advisory: adv,
-                    affected: a,
-                });
+            _ => {
+                let parsed = ParsedVersion::parse(ix.scheme, version);
+                let mut last = None;
+                for a in entries {
+                    // Entries of one advisory are adjacent; skip the rest once it matched.
+                    if last == Some(a.advisory) || !release_wanted(release, a) {
+                        continue;
+                    }
+                    if a.contains_parsed(ix.scheme, version, &parsed) {
+                        last = Some(a.advisory);
+                        self.push_match(&mut out, a, release);
+                    }
+                }
             }
         }
         if out.len() > 1 {

@@ -327,3 +327,76 @@ async fn tool_on_a_lockfile_with_the_real_database() {
         2
     );
 }
+
+#[test]
+fn lookup_table_agrees_with_entry_by_entry_evaluation() {
+    use portcullis_vuln::db::Event;
+    // GIVEN every indexed package and versions around each of its range events and explicit versions
+    // (the event itself, just below and above it in the common schemes, prereleases, odd spellings)
+    let db = &db().0;
+    let names: Vec<(String, String)> = db
+        .package_names()
+        .map(|(e, n)| (e.to_string(), n.to_string()))
+        .collect();
+    let mut checked = 0usize;
+    let mut mismatches: Vec<String> = Vec::new();
+    for (eco, name) in &names {
+        let mut versions: Vec<String> =
+            ["", "0", "0.0.0", "1", "999999", "v1.2.3", "not a version"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        let mut releases: Vec<Option<String>> = vec![None];
+        for a in db.affected_entries(eco, name) {
+            if !releases.contains(&a.release) {
+                releases.push(a.release.clone());
+            }
+            let events = a.ranges.iter().flat_map(|r| &r.events).map(|e| match e {
+                Event::Introduced(v) | Event::Fixed(v) | Event::LastAffected(v) => v,
+            });
+            for v in events.chain(a.versions.iter()) {
+                for s in [
+                    "", ".0", ".1", "-1", "-rc1", "rc1", "a0", ".post1", "+local", "~deb1", "-0",
+                ] {
+                    versions.push(format!("{v}{s}"));
+                }
+                if let Some(p) = v.rsplit_once('.').map(|(p, _)| p) {
+                    versions.push(p.to_string());
+                }
+            }
+        }
+        versions.sort();
+        versions.dedup();
+        for rel in &releases {
+            let eco_q = match rel {
+                Some(r) => format!("{eco}:{r}"),
+                None => eco.clone(),
+            };
+            for v in &versions {
+                // WHEN both evaluations answer THEN they agree on every advisory and matching entry
+                let key = |ms: Vec<portcullis_vuln::Match<'_>>| -> Vec<(String, usize)> {
+                    ms.iter()
+                        .map(|m| {
+                            (
+                                m.advisory.id.clone(),
+                                std::ptr::from_ref(m.affected) as usize,
+                            )
+                        })
+                        .collect()
+                };
+                let fast = key(db.query_parts(&eco_q, name, v));
+                let slow = key(db.query_parts_linear(&eco_q, name, v));
+                if fast != slow {
+                    mismatches.push(format!("{eco_q} {name} {v:?}: {fast:?} vs {slow:?}"));
+                }
+                checked += 1;
+            }
+        }
+    }
+    eprintln!("{checked} lookups, {} mismatches", mismatches.len());
+    for m in mismatches.iter().take(40) {
+        eprintln!("{m}");
+    }
+    assert!(mismatches.is_empty());
+    assert!(checked > 100_000, "{checked}");
+}
