@@ -44,6 +44,8 @@ export PORTCULLIS_TEST_TANSU_BIN="$tansu"
 export PORTCULLIS_SHARED_DATA; PORTCULLIS_SHARED_DATA=$(shared_data)
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 [[ -d $PORTCULLIS_SHARED_DATA ]] || { echo "shared data not found at $PORTCULLIS_SHARED_DATA" >&2; exit 1; }
+# Real packages from the registries for shared/vuln/tests/registry_packages.rs (cached; fetched once).
+export PORTCULLIS_TEST_PACKAGES; PORTCULLIS_TEST_PACKAGES=$(scripts/fetch-test-packages.sh)
 
 start=$SECONDS
 if [[ ${SKIP_LINT:-0} != 1 ]]; then
