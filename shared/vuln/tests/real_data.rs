@@ -400,3 +400,57 @@ fn lookup_table_agrees_with_entry_by_entry_evaluation() {
     assert!(mismatches.is_empty());
     assert!(checked > 100_000, "{checked}");
 }
+
+#[test]
+fn real_withdrawn_prerelease_and_epoch_edge_cases() {
+    let (db, _) = db();
+    // Withdrawn records are not indexed: RUSTSEC-2025-0014 (humantime, introduced 0.0.0-0, no fix) and
+    // PYSEC-2023-73 (redis, introduced 0) would otherwise match every version.
+    for id in ["RUSTSEC-2025-0014", "PYSEC-2023-73", "GO-2024-2730"] {
+        assert!(db.advisory(id).is_none(), "{id} is withdrawn");
+    }
+    assert_not("crates.io", "humantime", "2.1.0", &["RUSTSEC-2025-0014"]);
+    assert_not("PyPI", "redis", "4.5.3", &["PYSEC-2023-73"]);
+    assert_not(
+        "Go",
+        "github.com/gorilla/sessions",
+        "v1.2.1",
+        &["GO-2024-2730"],
+    );
+
+    // Prereleases sort below their release. RUSTSEC-2020-0071 (time): introduced 0.0.0-0 fixed 0.2.0, then
+    // introduced 0.2.1-0 fixed 0.2.1 (one window per patch release up to 0.2.6), then 0.2.7-0 → 0.2.23.
+    assert_has("crates.io", "time", "0.2.0-rc.1", &["RUSTSEC-2020-0071"]);
+    assert_not("crates.io", "time", "0.2.0", &["RUSTSEC-2020-0071"]);
+    assert_has("crates.io", "time", "0.2.1-beta", &["RUSTSEC-2020-0071"]);
+    assert_not("crates.io", "time", "0.2.1", &["RUSTSEC-2020-0071"]);
+    assert_has("crates.io", "time", "0.2.23-alpha", &["RUSTSEC-2020-0071"]);
+    assert_not("crates.io", "time", "0.2.23", &["RUSTSEC-2020-0071"]);
+    // PYSEC-2020-176 (PyYAML 5.1 → 5.2b1): 5.2a1 is affected, the fixing beta and the release are not.
+    assert_has(
+        "PyPI",
+        "PyYAML",
+        "5.2a1",
+        &["PYSEC-2020-176", "PYSEC-2020-96"],
+    );
+    assert_not("PyPI", "PyYAML", "5.2b1", &["PYSEC-2020-176"]);
+    assert_not("PyPI", "pyyaml", "5.2", &["PYSEC-2020-176"]);
+    // PYSEC-2014-19 (Django 1.7a0 → 1.7b4 among its ranges): dev/alpha/beta spellings.
+    assert_has("PyPI", "Django", "1.7b3", &["PYSEC-2014-19"]);
+    assert_has("PyPI", "django", "1.7.0a1", &["PYSEC-2014-19"]);
+    assert_not("PyPI", "django", "1.7b4", &["PYSEC-2014-19"]);
+    assert_not("PyPI", "django", "1.7rc1", &["PYSEC-2014-19"]);
+
+    // PEP 440 epochs: an explicit epoch 0 is the version itself; epoch 1 sorts after every epoch-0 fix.
+    assert_eq!(
+        ids("PyPI", "jinja2", "0!2.10"),
+        ids("PyPI", "jinja2", "2.10")
+    );
+    assert_has(
+        "PyPI",
+        "jinja2",
+        "0!2.10",
+        &["PYSEC-2019-217", "PYSEC-2021-66"],
+    );
+    assert_eq!(ids("PyPI", "jinja2", "1!2.10"), Vec::<String>::new());
+}
