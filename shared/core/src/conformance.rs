@@ -217,9 +217,8 @@ pub struct Conformance<'a> {
 
 /// Name of the filler entry placed beside the payload (pseudo-random, incompressible).
 pub const FILLER_NAME: &str = "filler.bin";
-/// Size of the filler entry: above the small limits the harness sets, far below the defaults.
-pub const FILLER_BYTES: usize = 64 * 1024;
-/// The small per-entry and total limits used by the limit cases.
+/// The smallest per-entry, total and artifact limit the limit cases set; raised to twice the payload size for
+/// a larger payload, so the payload itself always fits and only the filler (four times the limit) does not.
 pub const SMALL_LIMIT: u64 = 16 * 1024;
 
 impl<'a> Conformance<'a> {
@@ -452,8 +451,9 @@ impl<'h, 'a> Harness<'h, 'a> {
                 self.fail(
                     case,
                     format!(
-                        "expected an unscannable finding with reason in {reasons:?}, got {got:?} (status {:?})",
-                        r.status
+                        "expected an unscannable finding with reason in {reasons:?}, got {got:?} (status {:?}): {:?}",
+                        r.status,
+                        unscannable_details(&r)
                     ),
                 );
             }
@@ -773,14 +773,16 @@ impl<'h, 'a> Harness<'h, 'a> {
     }
 
     async fn limits(&mut self) {
-        let filler = fixtures::random_bytes(17, FILLER_BYTES);
+        let payload_len = self.c.payload.as_ref().map_or(0, |(_, b)| b.len() as u64);
+        let small = SMALL_LIMIT.max(payload_len.saturating_mul(2));
+        let filler = fixtures::random_bytes(17, usize::try_from(small * 4).unwrap_or(usize::MAX));
         let mut files = self.payload_files();
         files.push((FILLER_NAME, filler.as_slice()));
         let tarball = fixtures::tar(&files);
 
         let case = "per-entry limit";
         let limits = Limits {
-            max_entry_bytes: SMALL_LIMIT,
+            max_entry_bytes: small,
             ..Limits::default()
         };
         if let Some(r) = self
@@ -798,7 +800,7 @@ impl<'h, 'a> Harness<'h, 'a> {
 
         let case = "total bytes limit";
         let limits = Limits {
-            max_total_bytes: SMALL_LIMIT,
+            max_total_bytes: small,
             ..Limits::default()
         };
         self.scan(
@@ -812,7 +814,7 @@ impl<'h, 'a> Harness<'h, 'a> {
 
         let case = "artifact size limit";
         let limits = Limits {
-            max_artifact_bytes: SMALL_LIMIT,
+            max_artifact_bytes: small,
             ..Limits::default()
         };
         self.scan(
@@ -937,6 +939,21 @@ pub fn unscannable_reasons(r: &ToolResult) -> Vec<UnscannableReason> {
         .iter()
         .filter_map(|f| match &f.detail {
             FindingDetail::Unscannable(u) => Some(u.reason),
+            _ => None,
+        })
+        .collect()
+}
+
+fn unscannable_details(r: &ToolResult) -> Vec<String> {
+    r.findings
+        .iter()
+        .filter_map(|f| match &f.detail {
+            FindingDetail::Unscannable(u) => Some(format!(
+                "{} at {}: {}",
+                u.reason,
+                f.location.as_deref().unwrap_or("-"),
+                u.detail
+            )),
             _ => None,
         })
         .collect()

@@ -146,3 +146,56 @@ async fn harness_rejects_nondeterministic_output() {
         "{report}"
     );
 }
+
+/// A tool that looks at no file content at all (its visitor wants nothing), like a tool that only reads a
+/// few metadata names: the artifact is still walked, so truncated streams and limits must still be reported.
+struct WantsNothing;
+
+struct NoFiles;
+
+impl portcullis_core::reader::Visitor for NoFiles {
+    fn wants(&mut self, _entry: &portcullis_core::reader::EntryInfo) -> bool {
+        false
+    }
+    fn file(
+        &mut self,
+        _entry: &portcullis_core::reader::EntryInfo,
+        _content: &mut dyn std::io::Read,
+    ) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SecurityTool for WantsNothing {
+    fn name(&self) -> &'static str {
+        "inventory/wants-nothing"
+    }
+    fn version(&self) -> String {
+        "1".to_string()
+    }
+    async fn analyze(
+        &self,
+        source: Arc<dyn ArtifactSource>,
+        _config: &ToolConfiguration,
+        ctx: &ToolContext,
+    ) -> Result<ToolResult, ToolError> {
+        Ok(portcullis_core::tool::run_walk(
+            self.name(),
+            self.version(),
+            source.as_ref(),
+            ctx,
+            NoFiles,
+            |_, _| portcullis_core::tool::VisitorOutput::default(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_tool_that_reads_no_content_still_reports_broken_streams_and_limits() {
+    // Regressions: a truncated single-file gzip whose inner file nobody reads was `succeeded`; a total-size
+    // limit hit while the tar reader skipped an unread entry was reported as `corrupt` (and did not stop).
+    let tool = WantsNothing;
+    let report = Conformance::new(&tool).run().await;
+    println!("{report}");
+}

@@ -40,6 +40,11 @@ impl Walker<'_> {
             let mut entry = match item {
                 Ok(e) => e,
                 Err(e) => {
+                    // A limit hit while skipping past an entry (total bytes, ratio, wall time) keeps its own
+                    // reason (and stops the walk when it is walk-wide): it is not corruption.
+                    if super::classify(&e).is_some() {
+                        return self.fail(path, &e);
+                    }
                     let after = if last.is_empty() {
                         "at the first header".to_string()
                     } else {

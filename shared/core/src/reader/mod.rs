@@ -851,6 +851,7 @@ impl<'v> Walker<'v> {
                     output: 0,
                     what: info.format.as_str(),
                 };
+                let issues_before = (self.issues.len(), self.issues_dropped);
                 self.stream(
                     path,
                     &inner_name,
@@ -859,7 +860,17 @@ impl<'v> Walker<'v> {
                     depth + 1,
                     true,
                     &mut guarded,
-                )
+                )?;
+                // The visitor may have skipped the inner file (not a format it scans) or a tar may end before
+                // the stream does: decode the rest, so a truncated or corrupt stream is reported whatever
+                // the visitor wanted (budgets still apply). Not repeated when the inner walk already failed.
+                if (self.issues.len(), self.issues_dropped) != issues_before {
+                    return Ok(());
+                }
+                match io::copy(&mut guarded, &mut io::sink()) {
+                    Ok(_) => Ok(()),
+                    Err(e) => self.fail(path, &e),
+                }
             }
             Format::Tar => self.tar(path, depth, r, layer),
             Format::Zip => match self.spool(path, r) {
