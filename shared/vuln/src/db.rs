@@ -377,18 +377,19 @@ impl PackageLookup {
         out.explicit
             .sort_by(|x, y| version_of(x).cmp(version_of(y)).then(x.cmp(y)));
         // Points: every event version except `introduced: 0` (always satisfied), sorted, deduplicated.
-        let mut points: Vec<ParsedVersion> = Vec::new();
+        let mut points: Vec<&ParsedVersion> = Vec::new();
         for a in affected {
             for r in &a.ranges {
                 for (e, k) in r.events.iter().zip(&r.keys) {
                     if !matches!(e, Event::Introduced(v) if v == "0") {
-                        points.push(k.clone());
+                        points.push(k);
                     }
                 }
             }
         }
         merge_sort_by(&mut points, |a, b| a.compare(b, scheme) == Ordering::Less);
         points.dedup_by(|b, a| a.compare(b, scheme) == Ordering::Equal);
+        let points: Vec<ParsedVersion> = points.into_iter().cloned().collect();
         out.points = points;
         let n_cells = 2 * out.points.len() + 1;
         // Per entry: the cells its ranges cover, as merged [start, end) intervals.
