@@ -1,111 +1,69 @@
 #!/usr/bin/env bash
-# Portcullis local stack: moto_server (S3 + SQS + EventBridge) and the Kafka broker on 127.0.0.1, wired like
-# template.yaml; the functions under `cargo lambda watch`; a driver that polls the SQS queues and invokes the
-# functions with real SQS batch events; the bundled samples uploaded and the verdicts printed.
+# The main job, as deployed, on this machine: the serverless pipeline of template.yaml on 127.0.0.1 with real
+# servers and the bundled samples. Starts moto_server (S3 + EventBridge + SQS, wired like the template) and
+# the tansu Kafka broker, runs every function binary against the Lambda Runtime API of
+# `cargo lambda watch --only-lambda-apis`, drives the SQS → function mappings (scripts/local_stack.py),
+# uploads the samples, and prints the SecurityEvents read back from the topic with each artifact's verdict,
+# status tag and upload → last-event latency. Everything it started is stopped at the end.
 #
-#   scripts/local-stack.sh [up]     start everything, upload samples/, drive until idle, print chains
-#   scripts/local-stack.sh drive    drive the queues again (after uploading more)
-#   scripts/local-stack.sh down     stop what this script started (by pid file)
+#   scripts/local-stack.sh                 the bundled samples (samples/make-samples.sh)
+#   scripts/local-stack.sh FILE...         your own files
+#   scripts/local-stack.sh --keep [FILE…]  leave the stack running until Ctrl-C
 #
-# Env: ENABLED_TOOLS (default: the tool functions that exist under functions/), MOTO_PORT (5055),
-#      WATCH_PORT (9310), PORTCULLIS_LOCAL_DIR (/tmp/portcullis-local: pid files, logs, env file — kept
-#      OUTSIDE the crates, or cargo lambda watch reloads on every log line).
-set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-DIR="${PORTCULLIS_LOCAL_DIR:-/tmp/portcullis-local}"
-MOTO_PORT="${MOTO_PORT:-5055}"
-WATCH_PORT="${WATCH_PORT:-9310}"
-export PORTCULLIS_LOCAL_DIR="$DIR" PORTCULLIS_S3_ENDPOINT="http://127.0.0.1:$MOTO_PORT" PORTCULLIS_WATCH_PORT="$WATCH_PORT"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-pipeline}"
-mkdir -p "$DIR"
-log() { echo "local-stack: $*" >&2; }
+# Env: PROFILE (dev | release; default dev, shared with the test suite), TOOLS (default
+#      vuln,license,malware,secrets), PORTCULLIS_LOCAL_DIR (logs; default /tmp/portcullis-stack),
+#      POLICY_URI (a policy file for the functions; default: the embedded policy), SUMMARY_JSON (write a
+#      JSON summary there).
+source "$(dirname "$0")/lib.sh"
+root=$(repo_root)
+cd "$root"
 
-declare -A BIN=([vuln]=vuln-scan [license]=license-scan [malware]=malware-scan [secrets]=secret-scan)
-if [ -z "${ENABLED_TOOLS:-}" ]; then
-    t=()
-    for slot in vuln license malware secrets; do [ -f "$ROOT/functions/${BIN[$slot]}/Cargo.toml" ] && t+=("$slot"); done
-    ENABLED_TOOLS="$(IFS=,; echo "${t[*]}")"
+keep=()
+files=()
+for a in "$@"; do
+  case $a in
+    --keep) keep=(--keep) ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) files+=("$(realpath "$a")") ;;
+  esac
+done
+
+ensure_apt cmake libcurl4-openssl-dev build-essential
+ensure_venv
+# cargo-lambda (PyPI) provides the Lambda Runtime API emulator.
+if ! command -v cargo-lambda >/dev/null; then
+  [[ -x $VENV/bin/cargo-lambda ]] || { log "pip install cargo-lambda"; "$VENV/bin/pip" install -q cargo-lambda==1.9.2 >&2; }
+  export PATH="$VENV/bin:$PATH"
 fi
-export ENABLED_TOOLS
-FUNCTIONS="fan-in"
-for slot in ${ENABLED_TOOLS//,/ }; do FUNCTIONS="$FUNCTIONS,${BIN[$slot]}"; done
-[ -f "$ROOT/functions/publisher/Cargo.toml" ] && FUNCTIONS="$FUNCTIONS,publisher"
-export PORTCULLIS_FUNCTIONS="$FUNCTIONS"
 
-alive() { [ -f "$DIR/$1.pid" ] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
+profile=${PROFILE:-dev}
+dir=$profile; [[ $profile == dev ]] && dir=debug
+log "building the functions and portcullis ($profile)"
+cargo build --profile "$profile" --locked -p vuln-scan -p license-scan -p malware-scan -p secret-scan \
+  -p fan-in -p publisher -p portcullis-cli >&2
+bin_dir="$CARGO_TARGET_DIR/$dir"
 
-start_moto() {
-    if alive moto; then log "moto_server already running"; return; fi
-    moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$DIR/moto.log" 2>&1 &
-    echo $! >"$DIR/moto.pid"
-    for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$MOTO_PORT/moto-api/" >/dev/null 2>&1 && break; sleep 0.2; done
-    log "moto_server on 127.0.0.1:$MOTO_PORT (pid $(cat "$DIR/moto.pid"))"
-}
+if ((${#files[@]} == 0)); then
+  samples=$(samples/make-samples.sh)
+  for f in "$samples"/*; do files+=("$f"); done
+fi
 
-start_broker() {
-    if [ -x "$ROOT/scripts/start-broker.sh" ]; then
-        KAFKA_LINE="$("$ROOT/scripts/start-broker.sh" | grep '^KAFKA_BOOTSTRAP_SERVERS=' || true)"
-        [ -n "$KAFKA_LINE" ] && export "${KAFKA_LINE?}"
-        log "broker: ${KAFKA_BOOTSTRAP_SERVERS:-not started}"
-    else
-        log "scripts/start-broker.sh not present: no broker, the publisher is not driven"
-    fi
-}
+db="$PORTCULLIS_CACHE/osv.db"
+osv="$(shared_data)/osv"
+if [[ ! -f $db || $osv -nt $db ]]; then
+  log "building the OSV index from $osv"
+  "$bin_dir/portcullis" db build --from "$osv" --out "$db" >/dev/null
+fi
 
-write_env() {
-    local dlqs=""
-    for slot in ${ENABLED_TOOLS//,/ }; do dlqs="$dlqs${dlqs:+,}$slot=portcullis-$slot-dlq"; done
-    cat >"$DIR/functions.env" <<ENV
-AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
-AWS_REGION=us-east-1
-AWS_ACCESS_KEY_ID=test
-AWS_SECRET_ACCESS_KEY=test
-RESULTS_BUCKET=portcullis-results
-ARTIFACT_PREFIX=
-ENABLED_TOOLS=$ENABLED_TOOLS
-TOOL_DLQS=$dlqs
-QUARANTINE_MODE=tag
-POLICY_URI=${POLICY_URI:-}
-KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:19092}
-KAFKA_AUTH=plaintext
-KAFKA_TOPIC=security-events
-RUST_LOG=info
-ENV
-}
+local_dir=${PORTCULLIS_LOCAL_DIR:-/tmp/portcullis-stack}
+mkdir -p "$local_dir"
+broker_port=$(free_port)
+export PORTCULLIS_BROKER_DIR="$local_dir/broker" PYTHON="$VENV/bin/python"
+bootstrap=$(scripts/start-broker.sh "$broker_port" security-events | sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p')
+trap 'scripts/start-broker.sh stop >/dev/null 2>&1 || true' EXIT
+log "Kafka broker (tansu) on $bootstrap"
 
-start_watch() {
-    if alive watch; then log "cargo lambda watch already running"; return; fi
-    (cd "$ROOT" && cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$DIR/functions.env" \
-        >"$DIR/watch.log" 2>&1 & echo $! >"$DIR/watch.pid")
-    for _ in $(seq 1 100); do grep -q -i "listening\|ready\|started" "$DIR/watch.log" 2>/dev/null && break; sleep 0.3; done
-    log "cargo lambda watch on 127.0.0.1:$WATCH_PORT (pid $(cat "$DIR/watch.pid"), log $DIR/watch.log)"
-}
-
-case "${1:-up}" in
-up)
-    log "tools: $ENABLED_TOOLS; functions: $FUNCTIONS"
-    start_moto
-    start_broker
-    python3 "$ROOT/scripts/local_stack.py" setup
-    write_env
-    start_watch
-    shopt -s nullglob
-    samples=("$ROOT"/samples/*)
-    files=(); for f in "${samples[@]}"; do [ -f "$f" ] && files+=("$f"); done
-    [ ${#files[@]} -gt 0 ] && python3 "$ROOT/scripts/local_stack.py" upload "${files[@]}"
-    python3 "$ROOT/scripts/local_stack.py" drive
-    python3 "$ROOT/scripts/local_stack.py" chains
-    ;;
-drive)
-    python3 "$ROOT/scripts/local_stack.py" drive
-    python3 "$ROOT/scripts/local_stack.py" chains
-    ;;
-down)
-    for p in watch moto; do
-        if alive "$p"; then kill "$(cat "$DIR/$p.pid")" && log "stopped $p"; fi
-        rm -f "$DIR/$p.pid"
-    done
-    [ -x "$ROOT/scripts/start-broker.sh" ] && "$ROOT/scripts/start-broker.sh" stop || true
-    ;;
-*) sed -n '2,12p' "$0"; exit 2 ;;
-esac
+args=(run --bin-dir "$bin_dir" --db "$db" --broker "$bootstrap" --moto-server "$VENV/bin/moto_server"
+      --tools "${TOOLS:-vuln,license,malware,secrets}" --dir "$local_dir" --policy "${POLICY_URI:-}")
+[[ -n ${SUMMARY_JSON:-} ]] && args+=(--json "$SUMMARY_JSON")
+"$VENV/bin/python" scripts/local_stack.py "${args[@]}" "${keep[@]}" "${files[@]}"

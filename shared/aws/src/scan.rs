@@ -81,15 +81,21 @@ pub enum ScanOutcome {
 
 /// The external deadline for a scan: the Lambda deadline minus `margin` (the margin is capped at a quarter
 /// of the remaining time, so a short function timeout still leaves the scan most of it). `None` when the
-/// context carries no deadline (`Context::default()` in tests).
+/// context carries no deadline (`Context::default()` in tests) or one that had already passed when the
+/// invocation started: real Lambda never does that, but runtime emulators do (`cargo lambda watch` sends a
+/// constant `600000`, i.e. 1970). The scan is then bounded by the policy's wall-time limit alone.
 pub fn scan_deadline(ctx: &lambda_runtime::Context, margin: Duration) -> Option<Instant> {
     if ctx.deadline == 0 {
         return None;
     }
-    let remaining = ctx
-        .deadline()
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO);
+    let Ok(remaining) = ctx.deadline().duration_since(SystemTime::now()) else {
+        tracing::warn!(
+            deadline_ms = ctx.deadline,
+            "the runtime's deadline had passed before the invocation started (an emulator?): \
+             ignored; the scan is bounded by the policy's wall-time limit"
+        );
+        return None;
+    };
     let margin = margin.min(remaining / 4);
     tracing::debug!(
         remaining_ms = remaining.as_millis() as u64,
@@ -307,5 +313,9 @@ mod tests {
         let d = scan_deadline(&ctx, Duration::from_secs(15)).unwrap();
         let left = d.saturating_duration_since(Instant::now()).as_millis();
         assert!((2000..=2250).contains(&left), "{left}");
+        // an emulator's nonsense deadline (cargo lambda watch sends 600000 ms after the epoch): ignored
+        let mut ctx = lambda_runtime::Context::default();
+        ctx.deadline = 600_000;
+        assert_eq!(scan_deadline(&ctx, Duration::from_secs(15)), None);
     }
 }

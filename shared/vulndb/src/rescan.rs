@@ -251,14 +251,19 @@ async fn run_one(state: &RescanState, db: &Arc<Database>, id: String, resp: &mut
     }
 }
 
+/// The Lambda deadline minus `margin`; `None` without a deadline or with one that had passed before the
+/// invocation started (runtime emulators), as in [`portcullis_aws::scan::scan_deadline`].
 fn deadline(ctx: &lambda_runtime::Context, margin: Duration) -> Option<Instant> {
     if ctx.deadline == 0 {
         return None;
     }
-    let remaining = ctx
-        .deadline()
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO);
+    let Ok(remaining) = ctx.deadline().duration_since(SystemTime::now()) else {
+        tracing::warn!(
+            deadline_ms = ctx.deadline,
+            "deadline already passed at start (an emulator?): ignored"
+        );
+        return None;
+    };
     Some(Instant::now() + remaining.saturating_sub(margin))
 }
 
