@@ -42,7 +42,7 @@ unset AWS_SESSION_TOKEN AWS_PROFILE
 mkdir -p "$DIR"
 t_start=$SECONDS
 
-skip() { echo "SKIPPED: $*"; echo "SKIPPED: $*" >&2; exit 77; }
+skip() { echo "SKIPPED: $*"; exit 77; }
 
 # ---------------------------------------------------------------- Docker engine
 command -v docker >/dev/null 2>&1 || skip "no docker CLI on PATH (Debian: apt-get install docker.io); sam local invoke was not run"
@@ -51,7 +51,12 @@ if ! docker info >/dev/null 2>&1; then
     [[ $(id -u) -eq 0 ]] || skip "no Docker engine answers and starting dockerd needs root; sam local invoke was not run"
     log "starting dockerd (log $PORTCULLIS_CACHE/dockerd.log)"
     setsid nohup dockerd >"$PORTCULLIS_CACHE/dockerd.log" 2>&1 </dev/null &
-    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    dockerd_pid=$!
+    for _ in $(seq 1 60); do
+        docker info >/dev/null 2>&1 && break
+        kill -0 "$dockerd_pid" 2>/dev/null || break   # it exited: no engine here
+        sleep 1
+    done
     docker info >/dev/null 2>&1 ||
         skip "dockerd was started but no engine answered within 60 s: $(tail -n 3 "$PORTCULLIS_CACHE/dockerd.log" | tr '\n' ' ')"
 fi
