@@ -7,7 +7,12 @@
 //! When no Docker engine can be had here the script exits 77 with `SKIPPED: <why>`: the test then prints that
 //! line (straight to stderr, so it shows without `--nocapture`) and returns. Any other failure fails the test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
