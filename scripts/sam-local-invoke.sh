@@ -81,6 +81,7 @@ fi
 
 # ---------------------------------------------------------------- base image (debootstrap + docker import)
 if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    t_image=$SECONDS
     ensure_apt debootstrap
     rootfs="$DIR/lambda-rootfs"
     rm -rf "$rootfs"
@@ -97,6 +98,7 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
         --change 'ENV LAMBDA_TASK_ROOT=/var/task' --change 'ENV LAMBDA_RUNTIME_DIR=/var/runtime' \
         --change 'WORKDIR /var/task' - "$IMAGE" >&2
     rm -rf "$rootfs"
+    log "base image $IMAGE built in $((SECONDS - t_image)) s"
 fi
 platform=$(docker image inspect "$IMAGE" --format '{{.Os}}/{{.Architecture}}')
 [[ $platform == "linux/$DEB_ARCH" ]] || { echo "$IMAGE is $platform, expected linux/$DEB_ARCH" >&2; exit 1; }
