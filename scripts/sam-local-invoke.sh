@@ -29,17 +29,18 @@
 #   loopback services of scripts/test.sh (PORTCULLIS_TEST_S3_ENDPOINT, PORTCULLIS_TEST_KAFKA_BOOTSTRAP) are
 #   not usable from inside the containers. Both are stopped at exit.
 #
-# Env: PORTCULLIS_SAM_DIR (scratch, default /tmp/portcullis-sam), SAM, SAM_VERSION, SAM_BUILD, SAM_FUNCTIONS,
+# Env: PORTCULLIS_SAM_DIR (scratch; default /tmp/portcullis-sam/run.<pid>, symlinked as /tmp/portcullis-sam/last), SAM, SAM_VERSION, SAM_BUILD, SAM_FUNCTIONS,
 #      PORTCULLIS_SHARED_DATA (OSV records for the vulndb-sync mirror), PORTCULLIS_TANSU_BIN.
 source "$(dirname "$0")/lib.sh"
 ROOT=$(repo_root)
-DIR="${PORTCULLIS_SAM_DIR:-/tmp/portcullis-sam}"
+DIR="${PORTCULLIS_SAM_DIR:-/tmp/portcullis-sam/run.$$}"   # per run: concurrent runs never share it
 SAM_VERSION="${SAM_VERSION:-1.170.0}"
 SAM_VENV="$PORTCULLIS_CACHE/sam-venv"
 export SAM_CLI_TELEMETRY=0 SAM_SKIP_PULL_IMAGE=1 AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
        AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true
 unset AWS_SESSION_TOKEN AWS_PROFILE
 mkdir -p "$DIR"
+[[ -n ${PORTCULLIS_SAM_DIR:-} ]] || ln -sfn "$DIR" /tmp/portcullis-sam/last
 t_start=$SECONDS
 
 skip() { echo "SKIPPED: $*"; exit 77; }
@@ -186,7 +187,11 @@ GW=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{
 [[ -n $GW ]] || { echo "cannot find the Docker bridge gateway address" >&2; exit 1; }
 free_gw_port() { "$VENV/bin/python" -c "import socket;s=socket.socket();s.bind(('$GW',0));print(s.getsockname()[1])"; }
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$CODE"   # hard links would keep replaced binaries' disk space alive; logs and timings stay
+}
 trap cleanup EXIT
 
 s3_port=$(free_gw_port)
