@@ -2,7 +2,13 @@
 //! engine embedded in the `spdx` crate (`detection-inline-cache`): the text is normalized and compared with
 //! every SPDX licence text in the embedded store by bigram similarity (Sørensen–Dice); the best match is
 //! reported with its score as the confidence.
+//!
+//! SPDX licence *exceptions* (Classpath-exception-2.0, LLVM-exception …) come from the `spdx` crate's
+//! exception texts: a text that is an exception is identified as that exception id, and a licence text that
+//! also contains an exception text is reported as `<licence> WITH <exception>` (word-bigram containment of
+//! the exception in the file).
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use spdx::detection::scan::Scanner;
@@ -27,6 +33,111 @@ pub fn store() -> Option<&'static Store> {
             }
         })
         .as_ref()
+}
+
+/// One SPDX exception: its id, its text for whole-text scoring, and its normalized word bigrams.
+struct Exception {
+    id: &'static str,
+    data: TextData,
+    bigrams: HashSet<(String, String)>,
+}
+
+static EXCEPTIONS: OnceLock<Vec<Exception>> = OnceLock::new();
+
+/// Word bigrams of askalono's normalized lines (the same normalization the licence store uses).
+fn bigrams(data: &TextData) -> HashSet<(String, String)> {
+    let words: Vec<&str> = data
+        .lines()
+        .iter()
+        .flat_map(|l| l.split_whitespace())
+        .collect();
+    words
+        .windows(2)
+        .map(|w| (w[0].to_string(), w[1].to_string()))
+        .collect()
+}
+
+fn exceptions() -> &'static [Exception] {
+    EXCEPTIONS.get_or_init(|| {
+        spdx::text::EXCEPTION_TEXTS
+            .iter()
+            .filter(|(id, _)| spdx::exception_id(id).is_some())
+            .map(|(id, text)| {
+                let data = TextData::new(text);
+                let bigrams = bigrams(&data);
+                Exception { id, data, bigrams }
+            })
+            .collect()
+    })
+}
+
+/// Smallest share of an exception's word bigrams that must appear in a file for the exception to count as
+/// contained in it.
+pub const EXCEPTION_CONTAINMENT: f32 = 0.9;
+
+/// Fewest word bigrams an exception text needs to be looked for inside a larger text (shorter ones are
+/// only identified as whole texts: a dozen words can occur by accident).
+const MIN_EXCEPTION_BIGRAMS: usize = 20;
+
+/// The best whole-text exception match: `(exception id, score)`.
+pub fn best_exception(text: &str) -> Option<(&'static str, f32)> {
+    let data = TextData::new(text);
+    best_exception_data(&data)
+}
+
+fn best_exception_data(data: &TextData) -> Option<(&'static str, f32)> {
+    exceptions()
+        .iter()
+        .map(|e| (e.id, e.data.match_score(data)))
+        .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+}
+
+/// Exceptions whose text is contained in `text` (≥ [`EXCEPTION_CONTAINMENT`] of their word bigrams), best
+/// first; when one exception's text contains another's (a `-short` variant), only the longer one is kept.
+pub fn contained_exceptions(text: &str) -> Vec<(&'static str, f32)> {
+    let data = TextData::new(text);
+    let have = bigrams(&data);
+    let mut found: Vec<(&'static str, f32, usize)> = exceptions()
+        .iter()
+        .filter(|e| e.bigrams.len() >= MIN_EXCEPTION_BIGRAMS)
+        .filter_map(|e| {
+            let hit = e.bigrams.iter().filter(|b| have.contains(*b)).count();
+            let share = hit as f32 / e.bigrams.len() as f32;
+            (share >= EXCEPTION_CONTAINMENT).then_some((e.id, share, e.bigrams.len()))
+        })
+        .collect();
+    // Longest (most specific) first, then best share, then id.
+    found.sort_by(|a, b| {
+        b.2.cmp(&a.2)
+            .then_with(|| b.1.total_cmp(&a.1))
+            .then_with(|| a.0.cmp(b.0))
+    });
+    let mut kept: Vec<(&'static str, f32, usize)> = Vec::new();
+    for f in found {
+        let covered = kept.iter().any(|k| {
+            let (Some(big), Some(small)) = (
+                exceptions().iter().find(|e| e.id == k.0),
+                exceptions().iter().find(|e| e.id == f.0),
+            ) else {
+                return false;
+            };
+            let inside = small
+                .bigrams
+                .iter()
+                .filter(|b| big.bigrams.contains(*b))
+                .count();
+            inside as f32 / small.bigrams.len().max(1) as f32 >= EXCEPTION_CONTAINMENT
+        });
+        if !covered {
+            kept.push(f);
+        }
+    }
+    kept.into_iter().map(|(id, s, _)| (id, s)).collect()
+}
+
+/// True when `id` is an SPDX exception id.
+pub fn is_exception(id: &str) -> bool {
+    spdx::exception_id(id).is_some()
 }
 
 /// True when the file name looks like a licence text.
@@ -57,10 +168,13 @@ pub fn is_license_file(name: &str) -> bool {
 /// Every store licence scored against `text` (original text, alternates and standard headers), best first.
 /// Ties are broken deterministically: non-deprecated ids first, then `-only` before `-or-later`, then by id.
 pub fn ranked(text: &str) -> Vec<(String, f32)> {
+    ranked_data(&TextData::new(text))
+}
+
+fn ranked_data(data: &TextData) -> Vec<(String, f32)> {
     let Some(store) = store() else {
         return Vec::new();
     };
-    let data = TextData::new(text);
     let mut scores: Vec<(String, f32)> = store
         .iter()
         .map(|(name, entry)| {
@@ -68,8 +182,8 @@ pub fn ranked(text: &str) -> Vec<(String, f32)> {
                 .alternates
                 .iter()
                 .chain(entry.headers.iter())
-                .map(|a| a.match_score(&data))
-                .fold(entry.original.match_score(&data), f32::max);
+                .map(|a| a.match_score(data))
+                .fold(entry.original.match_score(data), f32::max);
             (name.clone(), best)
         })
         .collect();
@@ -140,8 +254,18 @@ pub const PREFERENCE_MARGIN: f32 = 0.03;
 
 /// The best match for a text: `(SPDX id, score 0–1)`.
 pub fn best_match(text: &str) -> Option<(String, f32)> {
-    let ranked = ranked(text);
+    let data = TextData::new(text);
+    let ranked = ranked_data(&data);
     let (best, score) = ranked.first()?.clone();
+    // An exception text alone (no licence around it) is that exception.
+    // The store also holds legacy combined ids (`GPL-2.0-with-bison-exception`, `wxWindows`) whose text is
+    // the exception's: on a tie with a deprecated id, the exception id is the answer.
+    let deprecated = spdx::license_id(&best).is_none_or(|l| l.is_deprecated());
+    if let Some((exc, s)) = best_exception_data(&data)
+        && (s > score || (deprecated && s >= score))
+    {
+        return Some((exc.to_string(), s));
+    }
     if score < 1.0
         && !PREFERRED.contains(&best.as_str())
         && let Some((id, s)) = ranked
@@ -157,7 +281,37 @@ pub fn best_match(text: &str) -> Option<(String, f32)> {
 /// The licences of a text: the best whole-text match when it reaches `threshold`; otherwise the licences
 /// found *inside* the text (askalono's optimizing scan over line ranges — a MIT text after a long preamble,
 /// several licences in one file). Empty when nothing reaches the threshold.
+///
+/// A licence found together with an exception text in the same file is reported as `<licence> WITH
+/// <exception>` (the first licence that is not itself an exception); an exception text alone is reported
+/// as the exception id.
 pub fn detect(text: &str, threshold: f32) -> Vec<(String, f32)> {
+    let mut found = detect_licences(text, threshold);
+    if found.iter().all(|(id, _)| is_exception(id)) {
+        return found;
+    }
+    if let Some((exc, _)) = contained_exceptions(text).first()
+        && let Some(lic) = found.iter_mut().find(|(id, _)| !is_exception(id))
+    {
+        lic.0 = format!("{} WITH {exc}", lic.0);
+        // The exception is now part of the expression, not a licence of its own.
+        found.retain(|(id, _)| id.as_str() != *exc);
+    }
+    found
+}
+
+/// Same-text ids of a detected expression: the store aliases of its licence, with the same `WITH` part.
+pub fn expression_aliases(expression: &str) -> Vec<String> {
+    match expression.split_once(" WITH ") {
+        Some((lic, exc)) => aliases(lic)
+            .into_iter()
+            .map(|a| format!("{a} WITH {exc}"))
+            .collect(),
+        None => aliases(expression),
+    }
+}
+
+fn detect_licences(text: &str, threshold: f32) -> Vec<(String, f32)> {
     let Some((id, score)) = best_match(text) else {
         return Vec::new();
     };

@@ -387,7 +387,12 @@ impl Visitor for LicenseVisitor {
             });
         }
         for (id, score) in found {
-            let mut same_text_ids = detect::aliases(&id);
+            if detect::is_exception(&id) {
+                // An exception text alone grants extra permissions to a licence named elsewhere: it is not
+                // a licence of its own (and not a valid SPDX expression without one).
+                continue;
+            }
+            let mut same_text_ids = detect::expression_aliases(&id);
             same_text_ids.sort();
             self.observations.push(Observation {
                 location: entry.path.clone(),
