@@ -5,13 +5,15 @@
 //! reported as an informational finding (`violation: None`).
 //!
 //! Settings (`[tools.settings.license]`): `confidence` (minimum detection score, default 0.8),
-//! `detect_texts` (default true).
+//! `detect_texts` (default true), `detect_headers` (licence headers of source files — SPDX tags and common
+//! notices, see [`header`] —, default true; one observation per directory and expression).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod declared;
 pub mod detect;
 pub mod eval;
+pub mod header;
 
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -43,6 +45,9 @@ pub struct LicenseSettings {
     /// Detect licence texts (LICENSE, COPYING …) in addition to declared metadata.
     #[serde(default = "default_true")]
     pub detect_texts: bool,
+    /// Detect licence headers (`SPDX-License-Identifier:` tags, Apache/GPL/MIT notices) in source files.
+    #[serde(default = "default_true")]
+    pub detect_headers: bool,
 }
 
 fn default_confidence() -> f32 {
@@ -58,6 +63,7 @@ impl Default for LicenseSettings {
         LicenseSettings {
             confidence: default_confidence(),
             detect_texts: true,
+            detect_headers: true,
         }
     }
 }
@@ -134,6 +140,7 @@ impl LicenseTool {
             observations: Vec::new(),
             errors: Vec::new(),
             buf: Vec::new(),
+            headers_seen: std::collections::HashSet::new(),
         };
         Ok(run_walk(
             TOOL_NAME,
@@ -244,10 +251,15 @@ pub fn findings_for(observations: &[Observation], policy: &LicensePolicyConfig) 
         }
         let subject = match (&o.package, o.source) {
             (Some(p), _) => package_label(p),
-            (None, LicenseSource::Detected) => format!(
-                "licence text {}",
-                o.location.rsplit("!/").next().unwrap_or(&o.location)
-            ),
+            (None, LicenseSource::Detected) => {
+                let file = o.location.rsplit("!/").next().unwrap_or(&o.location);
+                let name = file.rsplit('/').next().unwrap_or(file);
+                if header::is_source_file(name) && !detect::is_license_file(name) {
+                    format!("licence header {file}")
+                } else {
+                    format!("licence text {file}")
+                }
+            }
             (None, LicenseSource::Declared) => o.location.clone(),
         };
         let (severity, title) = match &ev.violation {
@@ -318,6 +330,49 @@ struct LicenseVisitor {
     observations: Vec<Observation>,
     errors: Vec<EntryError>,
     buf: Vec<u8>,
+    /// `(directory, expression)` pairs already observed from source headers.
+    headers_seen: std::collections::HashSet<(String, String)>,
+}
+
+impl LicenseVisitor {
+    fn wants_header(&self, entry: &EntryInfo) -> bool {
+        self.settings.detect_headers
+            && header::is_source_file(&entry.name)
+            && !detect::is_license_file(&entry.name)
+            && declared::metadata_kind(&entry.path, &entry.name).is_none()
+    }
+
+    /// Reads the head of a source file and records its licence headers, once per directory and expression.
+    fn source_header(&mut self, entry: &EntryInfo, content: &mut dyn Read) -> io::Result<()> {
+        self.buf.clear();
+        content
+            .take(header::HEADER_BYTES as u64)
+            .read_to_end(&mut self.buf)?;
+        io::copy(content, &mut io::sink())?;
+        let head = String::from_utf8_lossy(&self.buf);
+        let dir = entry
+            .path
+            .rsplit_once('/')
+            .map_or("", |(d, _)| d)
+            .to_string();
+        for (expression, score) in header::detect(&head) {
+            if !self.headers_seen.insert((dir.clone(), expression.clone())) {
+                continue;
+            }
+            let mut same_text_ids = detect::expression_aliases(&expression);
+            same_text_ids.sort();
+            self.observations.push(Observation {
+                location: entry.path.clone(),
+                layer: entry.layer.clone(),
+                package: None,
+                expression,
+                source: LicenseSource::Detected,
+                confidence: Some(score),
+                same_text_ids,
+            });
+        }
+        Ok(())
+    }
 }
 
 fn textual(format: Format) -> bool {
@@ -328,10 +383,14 @@ impl Visitor for LicenseVisitor {
     fn wants(&mut self, entry: &EntryInfo) -> bool {
         textual(entry.format)
             && (declared::metadata_kind(&entry.path, &entry.name).is_some()
-                || (self.settings.detect_texts && detect::is_license_file(&entry.name)))
+                || (self.settings.detect_texts && detect::is_license_file(&entry.name))
+                || self.wants_header(entry))
     }
 
     fn file(&mut self, entry: &EntryInfo, content: &mut dyn Read) -> io::Result<()> {
+        if self.wants_header(entry) {
+            return self.source_header(entry, content);
+        }
         self.buf.clear();
         content
             .take(detect::MAX_TEXT_BYTES as u64 + 1)

@@ -287,3 +287,83 @@ async fn analyze_through_the_trait() {
         .unwrap();
     assert!(rows(&r).len() >= 8);
 }
+
+#[test]
+fn source_headers_are_detected_once_per_directory() {
+    // GIVEN sources with SPDX tags and boilerplate notices in two directories (and a minified bundle)
+    let tag =
+        |expr: &str| format!("// SPDX-License-Identifier: {expr}\nfn f() {{}}\n").into_bytes();
+    let gpl = b"# This program is free software; you can redistribute it and/or modify\n\
+        # it under the terms of the GNU General Public License as published by\n\
+        # the Free Software Foundation; either version 2 of the License, or\n\
+        # (at your option) any later version.\nimport os\n"
+        .to_vec();
+    let apache = b"/*\n * Licensed under the Apache License, Version 2.0 (the \"License\");\n */\nclass A {}\n"
+        .to_vec();
+    let bytes = tar_gz(&[
+        ("src/kernel/a.rs", tag("AGPL-3.0-only")),
+        ("src/kernel/b.rs", tag("AGPL-3.0-only")),
+        ("src/kernel/c.rs", tag("MIT OR Apache-2.0")),
+        ("tools/build.py", gpl),
+        ("java/A.java", apache),
+        ("dist/app.min.js", tag("AGPL-3.0-only")),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tmp(&dir, "src.tar.gz", &bytes);
+    let r = LicenseTool::new()
+        .analyze_blocking(
+            &LocalFile::new(&path),
+            &null(),
+            &ctx_for(&path, Policy::default_policy()),
+        )
+        .unwrap();
+    assert_eq!(r.status, ToolStatus::Succeeded, "{r:?}");
+    // THEN one finding per directory and expression, from the file that showed it first
+    let got: Vec<(String, String, Option<LicenseRule>)> = rows(&r)
+        .into_iter()
+        .map(|(loc, expr, source, rule)| {
+            assert_eq!(source, LicenseSource::Detected);
+            (loc, expr, rule)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("src.tar.gz!/java/A.java".into(), "Apache-2.0".into(), None),
+            (
+                "src.tar.gz!/src/kernel/a.rs".into(),
+                "AGPL-3.0-only".into(),
+                Some(LicenseRule::Denied)
+            ),
+            (
+                "src.tar.gz!/src/kernel/c.rs".into(),
+                "MIT OR Apache-2.0".into(),
+                None
+            ),
+            (
+                "src.tar.gz!/tools/build.py".into(),
+                "GPL-2.0-or-later".into(),
+                None
+            ),
+        ]
+    );
+    let agpl = r
+        .findings
+        .iter()
+        .find(|f| f.title.contains("AGPL"))
+        .unwrap();
+    assert!(agpl.title.starts_with("licence header "), "{}", agpl.title);
+    // Headers can be switched off.
+    let off = ToolConfiguration {
+        enabled: true,
+        settings: serde_json::json!({ "detect_headers": false }),
+    };
+    let r = LicenseTool::new()
+        .analyze_blocking(
+            &LocalFile::new(&path),
+            &off,
+            &ctx_for(&path, Policy::default_policy()),
+        )
+        .unwrap();
+    assert!(rows(&r).is_empty(), "{:?}", rows(&r));
+}
