@@ -95,8 +95,11 @@ fn best_exception_data(data: &TextData) -> Option<(&'static str, f32)> {
 /// Exceptions whose text is contained in `text` (≥ [`EXCEPTION_CONTAINMENT`] of their word bigrams), best
 /// first; when one exception's text contains another's (a `-short` variant), only the longer one is kept.
 pub fn contained_exceptions(text: &str) -> Vec<(&'static str, f32)> {
-    let data = TextData::new(text);
-    let have = bigrams(&data);
+    contained_exceptions_data(&TextData::new(text))
+}
+
+fn contained_exceptions_data(data: &TextData) -> Vec<(&'static str, f32)> {
+    let have = bigrams(data);
     let mut found: Vec<(&'static str, f32, usize)> = exceptions()
         .iter()
         .filter(|e| e.bigrams.len() >= MIN_EXCEPTION_BIGRAMS)
@@ -254,14 +257,20 @@ pub const PREFERENCE_MARGIN: f32 = 0.03;
 
 /// The best match for a text: `(SPDX id, score 0–1)`.
 pub fn best_match(text: &str) -> Option<(String, f32)> {
-    let data = TextData::new(text);
-    let ranked = ranked_data(&data);
+    best_match_data(&TextData::new(text))
+}
+
+fn best_match_data(data: &TextData) -> Option<(String, f32)> {
+    let ranked = ranked_data(data);
     let (best, score) = ranked.first()?.clone();
     // An exception text alone (no licence around it) is that exception.
     // The store also holds legacy combined ids (`GPL-2.0-with-bison-exception`, `wxWindows`) whose text is
     // the exception's: on a tie with a deprecated id, the exception id is the answer.
     let deprecated = spdx::license_id(&best).is_none_or(|l| l.is_deprecated());
-    if let Some((exc, s)) = best_exception_data(&data)
+    // A licence text scoring ≥ 0.9 is that licence unless it is such a legacy id: exceptions are only
+    // scored below that (keeps the common case as fast as before).
+    if (score < 0.9 || deprecated)
+        && let Some((exc, s)) = best_exception_data(data)
         && (s > score || (deprecated && s >= score))
     {
         return Some((exc.to_string(), s));
@@ -286,11 +295,12 @@ pub fn best_match(text: &str) -> Option<(String, f32)> {
 /// <exception>` (the first licence that is not itself an exception); an exception text alone is reported
 /// as the exception id.
 pub fn detect(text: &str, threshold: f32) -> Vec<(String, f32)> {
-    let mut found = detect_licences(text, threshold);
+    let data = TextData::new(text);
+    let mut found = detect_licences(&data, threshold);
     if found.iter().all(|(id, _)| is_exception(id)) {
         return found;
     }
-    if let Some((exc, _)) = contained_exceptions(text).first()
+    if let Some((exc, _)) = contained_exceptions_data(&data).first()
         && let Some(lic) = found.iter_mut().find(|(id, _)| !is_exception(id))
     {
         lic.0 = format!("{} WITH {exc}", lic.0);
@@ -311,8 +321,8 @@ pub fn expression_aliases(expression: &str) -> Vec<String> {
     }
 }
 
-fn detect_licences(text: &str, threshold: f32) -> Vec<(String, f32)> {
-    let Some((id, score)) = best_match(text) else {
+fn detect_licences(data: &TextData, threshold: f32) -> Vec<(String, f32)> {
+    let Some((id, score)) = best_match_data(data) else {
         return Vec::new();
     };
     if score >= threshold {
@@ -325,7 +335,7 @@ fn detect_licences(text: &str, threshold: f32) -> Vec<(String, f32)> {
         .confidence_threshold(threshold)
         .optimize(true)
         .shallow_limit(0.99);
-    let result = scanner.scan(&TextData::new(text));
+    let result = scanner.scan(data);
     let mut found: Vec<(String, f32)> = Vec::new();
     for c in result.containing {
         if c.score >= threshold && !found.iter().any(|(n, _)| n == c.license.name) {

@@ -36,13 +36,18 @@ pub fn is_source_file(name: &str) -> bool {
 /// expression once.
 pub fn detect(head: &str) -> Vec<(String, f32)> {
     let mut out: Vec<(String, f32)> = Vec::new();
-    for expr in spdx_tags(head) {
+    // Every tag and notice contains "licen": most files stop here after one lowercase pass.
+    let lower = head.to_ascii_lowercase();
+    if !lower.contains("licen") {
+        return out;
+    }
+    for expr in tags(head, &lower) {
         if !out.iter().any(|(e, _)| *e == expr) {
             out.push((expr, 1.0));
         }
     }
     if out.is_empty() {
-        for id in boilerplate(head) {
+        for id in notices(&lower) {
             out.push((id.to_string(), BOILERPLATE_CONFIDENCE));
         }
     }
@@ -53,12 +58,19 @@ const TAG: &str = "spdx-license-identifier:";
 
 /// Expressions of the `SPDX-License-Identifier:` tags in `head`, normalized; unparsable tags are skipped.
 pub fn spdx_tags(head: &str) -> Vec<String> {
+    tags(head, &head.to_ascii_lowercase())
+}
+
+/// `lower` is `head` lowercased (ASCII only, so byte offsets agree).
+fn tags(head: &str, lower: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for line in head.lines() {
-        let lower = line.to_ascii_lowercase();
-        let Some(at) = lower.find(TAG) else {
-            continue;
-        };
+    let mut from = 0;
+    while let Some(found) = lower[from..].find(TAG) {
+        let at = from + found;
+        let line_end = lower[at..].find('\n').map_or(lower.len(), |e| at + e);
+        from = line_end;
+        let line = &head[at..line_end];
+        let at = 0;
         // The tag is ASCII, so the byte offset is valid in `line` too.
         let rest = &line[at + TAG.len()..];
         let mut value = rest.trim();
@@ -91,19 +103,23 @@ fn words(head: &str) -> String {
         if !s.is_empty() {
             s.push(' ');
         }
-        s.push_str(&w.to_ascii_lowercase());
+        s.push_str(w);
     }
     s
 }
 
 /// Licences named by boilerplate notices in `head`.
 pub fn boilerplate(head: &str) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    // Cheap pre-check: every notice below contains "licen".
-    if !head.to_ascii_lowercase().contains("licen") {
-        return out;
+    let lower = head.to_ascii_lowercase();
+    if !lower.contains("licen") {
+        return Vec::new();
     }
-    let t = words(head);
+    notices(&lower)
+}
+
+fn notices(lower: &str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let t = words(lower);
     if t.contains("licensed under the apache license, version 2.0")
         || t.contains("licensed under the apache license version 2.0")
     {
