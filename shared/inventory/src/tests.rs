@@ -911,3 +911,24 @@ fn real_rpm_file_and_sqlite_rpmdb() {
     assert!(scan.packages.is_empty());
     assert_eq!(scan.errors.len(), 1, "{:?}", scan.errors);
 }
+
+#[test]
+fn pom_dependencies_without_a_version_number_are_not_packages() {
+    // GIVEN a pom as Debian installs it under /usr/share/maven-repo (dependency versions rewritten to
+    // `debian`) and one literal version
+    let pom = br#"<project><modelVersion>4.0.0</modelVersion><groupId>log4j</groupId>
+<artifactId>log4j</artifactId><version>1.2.17</version><dependencies>
+<dependency><groupId>javax.mail</groupId><artifactId>mail</artifactId><version>debian</version></dependency>
+<dependency><groupId>org.example</groupId><artifactId>lib</artifactId><version>1.4</version></dependency>
+</dependencies></project>"#;
+    let t = tar(&[(
+        "usr/share/maven-repo/log4j/log4j/1.2.17/log4j-1.2.17.pom",
+        pom,
+    )]);
+    // WHEN scanned THEN only the dependency with a real version is a package
+    let scan = scan_bytes("deb-data.tar", &t);
+    assert_eq!(
+        ids(&scan),
+        vec![("Maven".into(), "org.example:lib".into(), "1.4".into())]
+    );
+}

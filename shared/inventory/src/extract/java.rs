@@ -213,6 +213,11 @@ fn extract_pom_xml(_e: &EntryInfo, data: &[u8]) -> Result<Extracted, ExtractErro
         let Some(mut v) = interpolate(raw, &props) else {
             continue;
         };
+        // Placeholders are not versions: Debian's maven-repo-helper rewrites dependency versions of the poms
+        // it installs under /usr/share/maven-repo to `debian` (the package manager resolves them).
+        if !v.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
         let g = interpolate(g, &props).unwrap_or_else(|| g.to_string());
         let a = interpolate(a, &props).unwrap_or_else(|| a.to_string());
         // Ranges `[1.2,2.0)`: report the lower bound (what the peer does); `(,1.0]` has none and is skipped.
