@@ -61,3 +61,15 @@ shared_data() {
   local root; root=$(repo_root)
   echo "${PORTCULLIS_SHARED_DATA:-$root/../shared/data}"
 }
+
+# Fail early with a clear message instead of a linker crash when the disk holding the build is nearly full.
+check_disk_space() { # dir min_free_gib
+  local dir=$1 min=$2 free
+  mkdir -p "$dir"
+  free=$(df -Pk "$dir" | awk 'NR==2 {print int($4 / 1048576)}')
+  if ((free < min)); then
+    echo "only ${free} GiB free on the disk holding $dir; need ${min} GiB to build and link the tests" >&2
+    echo "free some space (e.g. 'rm -rf $dir/debug/incremental' or 'cargo clean') and retry" >&2
+    exit 1
+  fi
+}

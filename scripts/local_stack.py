@@ -378,7 +378,9 @@ def run(args):
         print(f"\n{len(inv)} invocations ({fails} failed); logs in {args.dir}")
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"artifacts": summary, "invocations": len(inv), "failed_invocations": fails}, f, indent=1)
+                json.dump({"artifacts": summary, "invocations": len(inv), "failed_invocations": fails,
+                           "events": [{k: v for k, v in e.items() if not k.startswith("_")} for e in events]},
+                          f, indent=1)
         if missing:
             print(f"NOT COMPLETED within {args.timeout} s: {', '.join(missing)}", file=sys.stderr)
             return 1

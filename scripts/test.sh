@@ -47,6 +47,11 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AW
 # Real packages from the registries for shared/vuln/tests/registry_packages.rs (cached; fetched once).
 export PORTCULLIS_TEST_PACKAGES; PORTCULLIS_TEST_PACKAGES=$(scripts/fetch-test-packages.sh)
 
+# CI builds from a fresh clone at a new path, so incremental caches are never reused there; they only fill
+# the disk (a full disk made the linker die with SIGBUS once).
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+check_disk_space "${CARGO_TARGET_DIR:-$root/target}" 8
+
 start=$SECONDS
 if [[ ${SKIP_LINT:-0} != 1 ]]; then
   log "cargo fmt --check"
