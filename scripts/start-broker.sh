@@ -85,8 +85,11 @@ else
 fi
 
 deadline=$((SECONDS + WAIT_S))
+pid="$(cat "$PIDFILE")"
 until port_open "$PORT"; do
-    if ! running_pid >/dev/null; then
+    # Only "is it alive": right after the fork the child may not have exec'd tansu yet, so its command
+    # line is still this script's (checking for "tansu" there made a slow start look like a crash).
+    if ! kill -0 "$pid" 2>/dev/null; then
         log "broker exited; log follows"
         cat "$LOG" >&2 || true
         exit 1
