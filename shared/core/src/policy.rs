@@ -88,6 +88,8 @@ pub struct RawVulnerabilities {
     pub ignore_unfixed: Option<bool>,
     /// Refuse a vulnerability database older than this many hours.
     pub max_db_age_hours: Option<u64>,
+    /// Severity assumed for an advisory that carries none (no CVSS vector, no database severity).
+    pub unknown_severity: Option<String>,
 }
 
 /// Raw `[licenses]` section.
@@ -213,6 +215,8 @@ pub struct VulnerabilityPolicy {
     pub ignore_unfixed: bool,
     /// Maximum database age.
     pub max_db_age: Option<Duration>,
+    /// Severity assumed, for gating, for an advisory without one (the finding still says UNKNOWN).
+    pub unknown_severity: Severity,
 }
 
 /// Validated licence policy.
@@ -375,19 +379,29 @@ impl TryFrom<RawPolicy> for Policy {
             cvss_threshold: None,
             ignore_unfixed: None,
             max_db_age_hours: None,
+            unknown_severity: None,
         });
-        let severity_threshold = match v.severity_threshold.as_deref() {
-            None => Severity::High,
-            Some(s) => match Severity::parse_loose(s) {
-                Some(Severity::Unknown) | None => {
-                    return Err(invalid(
-                        "vulnerabilities.severity_threshold",
+        let known_severity =
+            |field: &'static str, value: Option<&str>, default: Severity| match value {
+                None => Ok(default),
+                Some(s) => match Severity::parse_loose(s) {
+                    Some(Severity::Unknown) | None => Err(invalid(
+                        field,
                         format!("`{s}` is not one of info, low, medium, high, critical"),
-                    ));
-                }
-                Some(sev) => sev,
-            },
-        };
+                    )),
+                    Some(sev) => Ok(sev),
+                },
+            };
+        let severity_threshold = known_severity(
+            "vulnerabilities.severity_threshold",
+            v.severity_threshold.as_deref(),
+            Severity::High,
+        )?;
+        let unknown_severity = known_severity(
+            "vulnerabilities.unknown_severity",
+            v.unknown_severity.as_deref(),
+            Severity::Medium,
+        )?;
         if let Some(c) = v.cvss_threshold
             && !(0.0..=10.0).contains(&c)
         {
@@ -404,6 +418,7 @@ impl TryFrom<RawPolicy> for Policy {
             cvss_threshold: v.cvss_threshold,
             ignore_unfixed: v.ignore_unfixed.unwrap_or(false),
             max_db_age: v.max_db_age_hours.map(|h| Duration::from_secs(h * 3600)),
+            unknown_severity,
         };
 
         let l = raw.licenses.unwrap_or(RawLicenses {

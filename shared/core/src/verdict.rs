@@ -270,7 +270,11 @@ fn blocking(f: &Finding, policy: &Policy) -> Option<QuarantineReason> {
             if vp.ignore_unfixed && v.fixed_versions.is_empty() {
                 return None;
             }
-            let by_sev = f.severity != Severity::Unknown && f.severity >= vp.severity_threshold;
+            let severity = match f.severity {
+                Severity::Unknown => vp.unknown_severity,
+                known => known,
+            };
+            let by_sev = severity >= vp.severity_threshold;
             let by_cvss = matches!((vp.cvss_threshold, v.cvss_score), (Some(t), Some(s)) if s >= t);
             (by_sev || by_cvss).then_some(QuarantineReason::Vulnerability)
         }
@@ -674,6 +678,41 @@ mod tests {
         let e = eval_with(&open, results, BTreeMap::new());
         assert_eq!(e.verdict, Verdict::Error);
         assert_eq!(e.reasons[0].code, QuarantineReason::MissingTool);
+    }
+
+    #[test]
+    fn unknown_severity_is_gated_as_the_policy_assumes() {
+        // An advisory without severity or CVSS (most PYSEC records): reported, gated as `unknown_severity`.
+        let unknown = || {
+            all_ok(vec![result(
+                "vuln",
+                vec![vuln(Severity::Unknown, None, &["2.10.1"], "PYSEC-2019-217")],
+                ToolStatus::Succeeded,
+            )])
+        };
+        let cases: [(&str, Verdict); 4] = [
+            ("", Verdict::Clean), // default: medium, below the default threshold high
+            ("unknown_severity = \"medium\"\n", Verdict::Clean),
+            ("unknown_severity = \"high\"\n", Verdict::Quarantined),
+            (
+                "unknown_severity = \"low\"\nseverity_threshold = \"medium\"\n",
+                Verdict::Clean,
+            ),
+        ];
+        for (section, want) in cases {
+            let p =
+                Policy::from_toml(&format!("version = 1\n[vulnerabilities]\n{section}")).unwrap();
+            let e = eval_with(&p, unknown(), BTreeMap::new());
+            assert_eq!(e.verdict, want, "{section:?}");
+            assert_eq!(e.risk_score, 5.0, "{section:?}: the score does not change");
+        }
+        let err =
+            Policy::from_toml("version = 1\n[vulnerabilities]\nunknown_severity = \"unknown\"\n")
+                .unwrap_err();
+        assert!(
+            err.to_string().contains("vulnerabilities.unknown_severity"),
+            "{err}"
+        );
     }
 
     #[test]
