@@ -539,18 +539,7 @@ fn debian(path: &str, text: &str) -> Vec<Declared> {
         if v.is_empty() {
             continue;
         }
-        // Debian short names joined with `or`/`and`/`,`; map each term.
-        let expr = v
-            .split_whitespace()
-            .map(|t| match t.to_ascii_lowercase().as_str() {
-                "or" | "|" => "OR".to_string(),
-                "and" | "," => "AND".to_string(),
-                "with" => "WITH".to_string(),
-                _ => name_to_spdx(t.trim_end_matches(','))
-                    .unwrap_or_else(|| t.trim_end_matches(',').to_string()),
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
+        let expr = debian_expression(v);
         if !out.iter().any(|d| d.expression == expr) {
             out.push(Declared {
                 package: pkg(
@@ -564,6 +553,134 @@ fn debian(path: &str, text: &str) -> Vec<Declared> {
         }
     }
     out
+}
+
+/// A `License:` value of a Debian machine-readable copyright file (DEP-5) as an SPDX-style expression:
+/// short names joined by `or` / `and` / `,` (`|` too), `<licence> with <name> exception` clauses. Each short
+/// name goes through [`debian_short_name`]; an exception through [`debian_exception`]; what has no SPDX
+/// equivalent is kept as written (the policy then treats it as an unknown licence).
+pub fn debian_expression(value: &str) -> String {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let raw = words[i];
+        let trailing_comma = raw.len() > 1 && raw.ends_with(',');
+        let t = raw.trim_end_matches(',');
+        match t.to_ascii_lowercase().as_str() {
+            "or" | "|" => out.push("OR".into()),
+            "and" | "," | "" => out.push("AND".into()),
+            "with" => {
+                // `with <words…> exception`: the words name the exception.
+                let end = words[i + 1..]
+                    .iter()
+                    .position(|w| w.trim_end_matches(',').eq_ignore_ascii_case("exception"))
+                    .map(|p| i + 1 + p);
+                match end {
+                    Some(end) => {
+                        let name = words[i + 1..end].join(" ");
+                        let licence = out.last().cloned().unwrap_or_default();
+                        let exception = debian_exception(&name, &licence)
+                            .unwrap_or_else(|| format!("{name} exception"));
+                        out.push("WITH".into());
+                        out.push(exception);
+                        let comma = words[end].ends_with(',');
+                        i = end + 1;
+                        if comma {
+                            out.push("AND".into());
+                        }
+                        continue;
+                    }
+                    None => out.push("WITH".into()),
+                }
+            }
+            _ => out.push(debian_short_name(t).unwrap_or_else(|| t.to_string())),
+        }
+        if trailing_comma {
+            out.push("AND".into());
+        }
+        i += 1;
+    }
+    out.join(" ")
+}
+
+/// A DEP-5 short name (`GPL-2+`, `LGPL-2.1`, `BSD-3-clause`, `Artistic-1`, `Expat`, `GFDL-NIV-1.3+`, …) as
+/// an SPDX licence id, or `None` when it has none. Versionless GPL-family names stay unknown: which version
+/// is meant is exactly what a licence review has to find out.
+pub fn debian_short_name(name: &str) -> Option<String> {
+    // `name_to_spdx` would drop a trailing `+` it does not know (`MPL-1.1+` → `MPL-1.1`).
+    if let Some(id) = name_to_spdx(name)
+        && (!name.ends_with('+') || id.ends_with("-or-later"))
+    {
+        return Some(id);
+    }
+    let exact_ci = |id: &str| {
+        spdx::identifiers::LICENSES
+            .iter()
+            .find(|l| l.name.eq_ignore_ascii_case(id))
+            .map(|l| l.name.to_string())
+    };
+    let (base, plus) = match name.strip_suffix('+') {
+        Some(b) => (b, true),
+        None => (name, false),
+    };
+    if let Some(id) = exact_ci(base) {
+        return Some(if plus && !id.ends_with("-or-later") {
+            format!("{id}+")
+        } else {
+            id
+        });
+    }
+    // <family>-<version>: the version is the last `-` part made of digits and dots.
+    let (family, version) = base.rsplit_once('-')?;
+    if version.is_empty() || !version.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let version = if version.contains('.') {
+        version.to_string()
+    } else {
+        format!("{version}.0")
+    };
+    let family = family.to_ascii_uppercase();
+    let gnu = match family.as_str() {
+        "GPL" | "LGPL" | "AGPL" | "GFDL" => Some(format!("{family}-{version}")),
+        "GFDL-NIV" => Some(format!("GFDL-{version}-no-invariants")),
+        _ => None,
+    };
+    if let Some(stem) = gnu {
+        let id = format!("{stem}-{}", if plus { "or-later" } else { "only" });
+        return exact_ci(&id);
+    }
+    let id = exact_ci(&format!("{family}-{version}"))?;
+    Some(if plus { format!("{id}+") } else { id })
+}
+
+/// A DEP-5 exception name (the words between `with` and `exception`) as an SPDX exception id; `licence`
+/// (the SPDX id it modifies) picks the version where the exception has one per GPL version.
+pub fn debian_exception(name: &str, licence: &str) -> Option<String> {
+    let gpl3 = licence.starts_with("GPL-3") || licence.starts_with("LGPL-3");
+    let id = match name.to_ascii_lowercase().as_str() {
+        "bison" => "Bison-exception-2.2",
+        "autoconf" if gpl3 => "Autoconf-exception-3.0",
+        "autoconf" => "Autoconf-exception-2.0",
+        "autoconf-data" => "Autoconf-exception-generic",
+        "libtool" => "Libtool-exception",
+        "texinfo" => "Texinfo-exception",
+        "linux-syscall-note" | "linux syscall note" => "Linux-syscall-note",
+        "llvm" => "LLVM-exception",
+        "font" => "Font-exception-2.0",
+        "gcc" | "gcc runtime library" if gpl3 => "GCC-exception-3.1",
+        "gcc" => "GCC-exception-2.0",
+        "classpath" => "Classpath-exception-2.0",
+        "openssl" => "OpenSSL-exception",
+        other => {
+            return spdx::identifiers::EXCEPTIONS
+                .iter()
+                .find(|e| e.name.eq_ignore_ascii_case(other))
+                .map(|e| e.name.to_string());
+        }
+    };
+    spdx::exception_id(id).map(|e| e.name.to_string())
 }
 
 fn sbom(text: &str) -> Vec<Declared> {
@@ -711,6 +828,70 @@ mod tests {
             vec!["GPL-2.0-or-later", "MIT"]
         );
         assert_eq!(d[0].package.as_ref().unwrap().name, "bash");
+    }
+
+    #[test]
+    fn debian_short_names_and_exceptions_become_spdx() {
+        let cases: &[(&str, &str)] = &[
+            ("GPL-1+", "GPL-1.0-or-later"),
+            ("GPL-2", "GPL-2.0-only"),
+            ("LGPL-2.1+", "LGPL-2.1-or-later"),
+            ("BSD-4-clause", "BSD-4-Clause"),
+            ("BSD-1-clause", "BSD-1-Clause"),
+            ("Artistic-1", "Artistic-1.0"),
+            ("Artistic-2.0", "Artistic-2.0"),
+            ("GFDL-NIV-1.3+", "GFDL-1.3-no-invariants-or-later"),
+            ("MPL-1.1", "MPL-1.1"),
+            ("MPL-1.1+", "MPL-1.1+"),
+            ("Apache-2.0", "Apache-2.0"),
+            ("Expat", "MIT"),
+            ("Zlib", "Zlib"),
+            ("GPL-1+ or Artistic-1", "GPL-1.0-or-later OR Artistic-1.0"),
+            ("Artistic or GPL-1+", "Artistic-1.0 OR GPL-1.0-or-later"),
+            (
+                "GPL-3+ with Bison exception",
+                "GPL-3.0-or-later WITH Bison-exception-2.2",
+            ),
+            (
+                "GPL-2+ with Autoconf exception",
+                "GPL-2.0-or-later WITH Autoconf-exception-2.0",
+            ),
+            (
+                "GPL-3+ with autoconf exception",
+                "GPL-3.0-or-later WITH Autoconf-exception-3.0",
+            ),
+            (
+                "GPL-2+ with Libtool exception",
+                "GPL-2.0-or-later WITH Libtool-exception",
+            ),
+            (
+                "GPL-2 with Linux-syscall-note exception",
+                "GPL-2.0-only WITH Linux-syscall-note",
+            ),
+            (
+                "Apache-2.0 with LLVM exception",
+                "Apache-2.0 WITH LLVM-exception",
+            ),
+            (
+                "GPL-3+ with GCC exception",
+                "GPL-3.0-or-later WITH GCC-exception-3.1",
+            ),
+            (
+                "LGPL-2.1+, BSD-3-clause",
+                "LGPL-2.1-or-later AND BSD-3-Clause",
+            ),
+            // No SPDX equivalent: kept as written (unknown to the policy), never guessed.
+            ("public-domain", "public-domain"),
+            ("GPL", "GPL"),
+            ("BSD-3-clause-pcre", "BSD-3-clause-pcre"),
+            (
+                "GPL-2+ with Frobnicator exception",
+                "GPL-2.0-or-later WITH Frobnicator exception",
+            ),
+        ];
+        for (dep5, want) in cases {
+            assert_eq!(&debian_expression(dep5), want, "{dep5}");
+        }
         let cdx = r#"{"bomFormat":"CycloneDX","components":[{"name":"q","version":"1","purl":"pkg:npm/q@1","licenses":[{"license":{"id":"MIT"}}]}]}"#;
         assert_eq!(
             one(MetadataKind::SbomJson, "bom.json", cdx),

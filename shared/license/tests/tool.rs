@@ -367,3 +367,58 @@ fn source_headers_are_detected_once_per_directory() {
         .unwrap();
     assert!(rows(&r).is_empty(), "{:?}", rows(&r));
 }
+
+#[test]
+fn debian_copyright_short_names_are_evaluated_as_spdx() {
+    // GIVEN a rootfs with DEP-5 copyright files using Debian short names and `with … exception` clauses
+    let dep5 = |licence: &str| {
+        format!(
+            "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n\
+             Files: *\nCopyright: 2000 Someone\nLicense: {licence}\n"
+        )
+        .into_bytes()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tmp(
+        &dir,
+        "rootfs.tar.gz",
+        &tar_gz(&[
+            ("usr/share/doc/git/copyright", dep5("GPL-1+ or Artistic-1")),
+            (
+                "usr/share/doc/bison/copyright",
+                dep5("GPL-3+ with Bison exception"),
+            ),
+            ("usr/share/doc/odd/copyright", dep5("public-domain")),
+        ]),
+    );
+    let r = LicenseTool::new()
+        .analyze_blocking(
+            &LocalFile::new(&path),
+            &null(),
+            &ctx_for(&path, Policy::default_policy()),
+        )
+        .unwrap();
+    let got: Vec<(String, String, Option<LicenseRule>)> =
+        rows(&r).into_iter().map(|(s, e, _, v)| (s, e, v)).collect();
+    // THEN the SPDX equivalents are identified (no violation), and only the name without one is unknown
+    assert_eq!(
+        got,
+        vec![
+            (
+                "bison".into(),
+                "GPL-3.0-or-later WITH Bison-exception-2.2".into(),
+                None
+            ),
+            (
+                "git".into(),
+                "GPL-1.0-or-later OR Artistic-1.0".into(),
+                None
+            ),
+            (
+                "odd".into(),
+                "LicenseRef-public-domain".into(),
+                Some(LicenseRule::Unknown)
+            ),
+        ]
+    );
+}
