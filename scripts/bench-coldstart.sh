@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Cold start of every pipeline function (fresh process → first response) on release binaries, against real
+# moto S3/SQS/EventBridge and a tansu broker on 127.0.0.1; see scripts/bench_coldstart.py for what is timed.
+#   scripts/bench-coldstart.sh [FILE] [REPS]     default: the clean sample, 5 repetitions
+# Env: PROFILE (default release), JSON (write the medians there).
+source "$(dirname "$0")/lib.sh"
+root=$(repo_root)
+cd "$root"
+ensure_apt cmake libcurl4-openssl-dev build-essential
+ensure_venv
+
+profile=${PROFILE:-release}
+dir=$profile; [[ $profile == dev ]] && dir=debug
+log "building the functions and portcullis ($profile)"
+cargo build --profile "$profile" --locked -p vuln-scan -p license-scan -p malware-scan -p secret-scan \
+  -p fan-in -p publisher -p portcullis-cli >&2
+bin_dir="$CARGO_TARGET_DIR/$dir"
+
+file=${1:-}
+if [[ -z $file ]]; then
+  file="$(samples/make-samples.sh)/clean-docs.tar.gz"
+fi
+file=$(realpath "$file")
+
+db="$PORTCULLIS_CACHE/osv.db"
+osv="$(shared_data)/osv"
+if [[ ! -f $db || $osv -nt $db ]]; then
+  log "building the OSV index from $osv"
+  "$bin_dir/portcullis" db build --from "$osv" --out "$db" >/dev/null
+fi
+
+work=$(mktemp -d /tmp/portcullis-coldstart.XXXXXX)
+export PORTCULLIS_BROKER_DIR="$work/broker" PYTHON="$VENV/bin/python"
+bootstrap=$(scripts/start-broker.sh "$(free_port)" security-events | sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p')
+trap 'scripts/start-broker.sh stop >/dev/null 2>&1 || true' EXIT
+
+args=(--bin-dir "$bin_dir" --db "$db" --broker "$bootstrap" --moto-server "$VENV/bin/moto_server"
+      --reps "${2:-5}" --dir "$work")
+[[ -n ${JSON:-} ]] && args+=(--json "$JSON")
+"$VENV/bin/python" scripts/bench_coldstart.py "${args[@]}" "$file"
