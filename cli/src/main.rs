@@ -138,6 +138,10 @@ struct ScanArgs {
     /// Vulnerability database built with `portcullis db build`.
     #[arg(long)]
     db: Option<PathBuf>,
+    /// Write each artifact's CycloneDX 1.6 SBOM (packages with purls, locations, layers): a file for one
+    /// artifact, or an existing directory (`<file name>.cdx.json` per artifact). Needs the `vuln` tool.
+    #[arg(long)]
+    sbom: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -263,6 +267,14 @@ fn scan(args: ScanArgs) -> Result<u8> {
             );
         }
     }
+    if args.sbom.is_some() {
+        if !policy.tools.enabled.iter().any(|t| t == "vuln") {
+            bail!("--sbom needs the `vuln` tool (its package inventory is the SBOM)");
+        }
+        if args.artifacts.len() > 1 && !args.sbom.as_ref().is_some_and(|p| p.is_dir()) {
+            bail!("--sbom with several artifacts must name an existing directory");
+        }
+    }
     let policy = Arc::new(policy);
     let manager = ToolManager::new(tools);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -291,10 +303,40 @@ fn scan(args: ScanArgs) -> Result<u8> {
         } else {
             write_stdout(&report::render(&chain))?;
         }
+        if let Some(target) = &args.sbom {
+            write_sbom(target, artifact, &chain)?;
+        }
         let code = chain.verdict.exit_code() as u8;
         worst = worst.max(code);
     }
     Ok(worst)
+}
+
+/// Writes the chain's CycloneDX SBOM to `target` (a file, or `<dir>/<artifact file name>.cdx.json`).
+fn write_sbom(
+    target: &std::path::Path,
+    artifact: &str,
+    chain: &portcullis_core::ToolChainResult,
+) -> Result<()> {
+    // An inventory tool that failed left no inventory: no SBOM rather than an empty one that would read as
+    // "no packages" (the verdict, ERROR, already says the scan is incomplete).
+    let Some(doc) = portcullis_core::cyclonedx::chain_cyclonedx(chain) else {
+        eprintln!(
+            "no SBOM for {artifact}: the package inventory did not complete (see the verdict)"
+        );
+        return Ok(());
+    };
+    let path = if target.is_dir() {
+        let name = portcullis_core::reader::base_name(artifact);
+        target.join(format!("{name}.cdx.json"))
+    } else {
+        target.to_path_buf()
+    };
+    let mut bytes = serde_json::to_vec_pretty(&doc)?;
+    bytes.push(b'\n');
+    std::fs::write(&path, bytes)
+        .with_context(|| format!("writing the SBOM to {}", path.display()))?;
+    Ok(())
 }
 
 /// A local file, or an S3 object (`s3://bucket/key`, credentials and `AWS_ENDPOINT_URL` from the

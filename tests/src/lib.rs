@@ -147,6 +147,15 @@ impl World {
             .unwrap()
     }
 
+    /// A JSON object of the results bucket.
+    pub async fn result_json(&self, key: &str) -> Value {
+        let bytes = portcullis_aws::s3::get_bytes(&self.s3, &self.results, key)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{key} missing"));
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
     /// Tags of an object (latest version).
     pub async fn tags(&self, bucket: &str, key: &str) -> BTreeMap<String, String> {
         let out = self

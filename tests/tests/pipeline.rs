@@ -87,8 +87,21 @@ async fn clean_artifact_is_scanned_decided_and_tagged_clean() {
     );
     assert_eq!(tags.get("portcullis-risk").map(String::as_str), Some("0.0"));
     assert!(tags.contains_key("portcullis-scanned-at"));
-    // the inventory produced an SBOM document beside the chain
+    // the inventory produced a CycloneDX 1.6 SBOM beside the chain, naming the artifact by its SHA-256
     assert_eq!(w.result_keys("sboms/").await, [format!("sboms/{id}.json")]);
+    let sbom = w.result_json(&format!("sboms/{id}.json")).await;
+    assert_eq!(sbom["bomFormat"], "CycloneDX");
+    assert_eq!(sbom["specVersion"], "1.6");
+    assert!(
+        sbom["serialNumber"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:uuid:")
+    );
+    assert_eq!(
+        sbom["metadata"]["component"]["hashes"][0]["content"].as_str(),
+        meta.sha256.as_deref()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -5,7 +5,7 @@
 //!   `ToolResult` (`"outcome": "result"`) or a `ToolError` (`"outcome": "error"`). Written with
 //!   `If-None-Match: *`: the first result for a slot wins, duplicates are no-ops.
 //! - `chains/<artifact-id>.json`: the finalized `ToolChainResult`, `If-None-Match: *` (exactly one winner).
-//! - `sboms/<artifact-id>.json`: the artifact's packages (see [`SbomDocument`]).
+//! - `sboms/<artifact-id>.json`: the artifact's packages as CycloneDX 1.6 JSON ([`portcullis_core::cyclonedx`]).
 
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Utc};
@@ -61,12 +61,14 @@ impl StoredResult {
     }
 }
 
-/// The packages of an artifact, stored beside its chain so a new vulnerability database can re-match it
-/// without downloading the artifact again. CycloneDX output awaits `portcullis_inventory::to_cyclonedx`;
-/// until then this is the tools' `inventory.packages`, labelled by `format`.
+/// Format label of the SBOMs fan-in wrote before they were CycloneDX (`{"format": …, "packages": […]}`);
+/// `rescan` still reads them.
+pub const LEGACY_SBOM_FORMAT: &str = "portcullis-packages/1";
+
+/// The legacy SBOM document (see [`LEGACY_SBOM_FORMAT`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SbomDocument {
-    /// `portcullis-packages/1` (not CycloneDX).
+pub struct LegacySbomDocument {
+    /// [`LEGACY_SBOM_FORMAT`].
     pub format: String,
     /// Artifact id.
     pub artifact_id: ArtifactId,
@@ -75,9 +77,6 @@ pub struct SbomDocument {
     /// Packages, deduplicated and sorted.
     pub packages: Vec<Package>,
 }
-
-/// Format label of [`SbomDocument`].
-pub const SBOM_FORMAT: &str = "portcullis-packages/1";
 
 /// Key of a tool result.
 pub fn result_key(id: &ArtifactId, slot: &str) -> String {
@@ -188,32 +187,18 @@ impl ResultStore {
             })
     }
 
-    /// Stores the SBOM of a chain (packages from every tool's inventory); `None` when no tool produced one.
+    /// Stores the SBOM of a chain as CycloneDX 1.6 JSON (packages from every tool's inventory, with purls
+    /// and `portcullis:*` properties for location and layer); `None` when no tool produced an inventory.
     pub async fn put_sbom(&self, chain: &ToolChainResult) -> Result<Option<Created>, S3Error> {
-        let mut packages: Vec<Package> = chain
-            .results
-            .values()
-            .filter_map(|r| r.inventory.as_ref())
-            .flat_map(|inv| inv.packages.iter().cloned())
-            .collect();
-        let any_inventory = chain.results.values().any(|r| r.inventory.is_some());
-        if !any_inventory {
+        let Some(doc) = portcullis_core::cyclonedx::chain_cyclonedx(chain) else {
             return Ok(None);
-        }
-        packages.sort();
-        packages.dedup();
-        let doc = SbomDocument {
-            format: SBOM_FORMAT.to_string(),
-            artifact_id: chain.artifact_id.clone(),
-            artifact: chain.artifact.clone(),
-            packages,
         };
         put_if_absent(
             &self.s3,
             &self.bucket,
             &sbom_key(&chain.artifact_id),
             to_json(&doc),
-            "application/json",
+            "application/vnd.cyclonedx+json",
         )
         .await
         .map(Some)

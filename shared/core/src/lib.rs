@@ -6,6 +6,7 @@
 pub mod chain;
 #[cfg(feature = "test-util")]
 pub mod conformance;
+pub mod cyclonedx;
 pub mod events;
 pub mod glob;
 pub mod model;

@@ -9,7 +9,8 @@
 //! [`EntryError`]s without stopping the walk.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod cyclonedx;
+/// CycloneDX 1.6 output (in `portcullis-core`, so the fan-in writes SBOMs without linking the extractors).
+pub use portcullis_core::cyclonedx;
 pub mod extract;
 pub mod purl;
 

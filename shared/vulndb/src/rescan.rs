@@ -1,8 +1,8 @@
 //! Rescans: re-match stored SBOMs against a new index without downloading the artifacts again.
 //!
 //! For each artifact id: read `chains/<id>.json` (with its ETag) and `sboms/<id>.json` (the fan-in's
-//! `portcullis-packages/1` document, or a CycloneDX/SPDX JSON SBOM via
-//! `portcullis_inventory::packages_from_sbom`), match the packages with `portcullis_vuln::rescan`, and
+//! CycloneDX, read back losslessly; its legacy `portcullis-packages/1` document; or any CycloneDX/SPDX JSON
+//! SBOM via `portcullis_inventory::packages_from_sbom`), match the packages with `portcullis_vuln::rescan`, and
 //! replace the `vuln` slot's findings (`ToolChainResult::replace_findings`, which re-evaluates verdict and
 //! risk under the policy). Unscannable findings of the original scan are kept (the SBOM cannot tell whether
 //! those parts would now match), except the stale-database one, which the fresh index resolves.
@@ -34,7 +34,7 @@ use serde_json::Value;
 use portcullis_aws::config::{CommonConfig, Env};
 use portcullis_aws::events::CHAINS_PREFIX;
 use portcullis_aws::gate::{apply_tags, chain_tags};
-use portcullis_aws::store::{SBOM_FORMAT, SbomDocument, chain_key, sbom_key};
+use portcullis_aws::store::{LEGACY_SBOM_FORMAT, LegacySbomDocument, chain_key, sbom_key};
 use portcullis_core::events::new_events;
 use portcullis_core::{
     ArtifactId, ArtifactRef, FindingDetail, Package, Policy, SecurityEvent, SecurityTool,
@@ -453,7 +453,8 @@ async fn get_chain(
     Ok(Some((chain, etag)))
 }
 
-/// The stored SBOM's packages: the fan-in's `portcullis-packages/1` document, or CycloneDX/SPDX JSON.
+/// The stored SBOM's packages: the fan-in's CycloneDX (read back losslessly, locations and layers included),
+/// its legacy `portcullis-packages/1` document, or any other CycloneDX/SPDX JSON.
 pub async fn load_sbom(
     s3: &Client,
     bucket: &str,
@@ -469,9 +470,12 @@ pub async fn load_sbom(
         message,
     };
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))?;
-    if v.get("format").and_then(Value::as_str) == Some(SBOM_FORMAT) {
-        let doc: SbomDocument = serde_json::from_value(v).map_err(|e| err(e.to_string()))?;
+    if v.get("format").and_then(Value::as_str) == Some(LEGACY_SBOM_FORMAT) {
+        let doc: LegacySbomDocument = serde_json::from_value(v).map_err(|e| err(e.to_string()))?;
         return Ok(Some(doc.packages));
+    }
+    if let Some(packages) = portcullis_core::cyclonedx::packages_from_portcullis_cyclonedx(&v) {
+        return Ok(Some(packages));
     }
     portcullis_inventory::packages_from_sbom(&bytes)
         .map(Some)
