@@ -53,6 +53,7 @@ if ! docker info >/dev/null 2>&1; then
     log "starting dockerd (log $PORTCULLIS_CACHE/dockerd.log)"
     setsid nohup dockerd >"$PORTCULLIS_CACHE/dockerd.log" 2>&1 </dev/null &
     dockerd_pid=$!
+    disown "$dockerd_pid"   # left running for later runs; never waited for
     for _ in $(seq 1 60); do
         docker info >/dev/null 2>&1 && break
         kill -0 "$dockerd_pid" 2>/dev/null || break   # it exited: no engine here
@@ -189,7 +190,8 @@ free_gw_port() { "$VENV/bin/python" -c "import socket;s=socket.socket();s.bind((
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    # Only our servers: a bare `wait` would also wait for a dockerd started below, i.e. forever.
+    ((${#pids[@]} == 0)) || wait "${pids[@]}" 2>/dev/null || true
     rm -rf "$CODE"   # hard links would keep replaced binaries' disk space alive; logs and timings stay
 }
 trap cleanup EXIT

@@ -59,8 +59,9 @@ fn template_functions_are_found() {
 fn every_function_runs_under_sam_local_invoke() {
     let root = repo_root();
     let script = root.join("scripts/sam-local-invoke.sh");
-    // GIVEN the full plan (no subset, native dev build)
-    let out = Command::new("bash")
+    // GIVEN the full plan (no subset, native dev build), bounded: a hang is a failure, not a stuck CI
+    let out = Command::new("timeout")
+        .args(["--kill-after=30", "1800", "bash"])
         .arg(&script)
         .current_dir(&root)
         .env_remove("SAM_FUNCTIONS")
@@ -96,7 +97,7 @@ fn every_function_runs_under_sam_local_invoke() {
     println!("{stdout}");
     assert!(
         out.status.success(),
-        "scripts/sam-local-invoke.sh failed ({}):\n{stdout}\n--- stderr (tail)\n{tail}",
+        "scripts/sam-local-invoke.sh failed ({}; 124 = killed after 30 min):\n{stdout}\n--- stderr (tail)\n{tail}",
         out.status
     );
     let fails: Vec<&str> = stdout.lines().filter(|l| l.starts_with("FAIL ")).collect();
