@@ -73,3 +73,15 @@ check_disk_space() { # dir min_free_gib
     exit 1
   fi
 }
+
+# SAM CLI (with cfn-lint) in its own venv: its pins conflict with moto's. Sets SAM.
+SAM_VERSION="${SAM_VERSION:-1.170.0}"
+SAM_VENV="$PORTCULLIS_CACHE/sam-venv"
+ensure_sam() {
+  SAM="$SAM_VENV/bin/sam"
+  if ! "$SAM" --version 2>/dev/null | grep -qF "$SAM_VERSION"; then
+    log "installing aws-sam-cli==$SAM_VERSION into $SAM_VENV"
+    [[ -x $SAM_VENV/bin/python ]] || python3 -m venv "$SAM_VENV" >&2
+    "$SAM_VENV/bin/pip" install -q "aws-sam-cli==$SAM_VERSION" >&2
+  fi
+}

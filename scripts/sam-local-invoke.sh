@@ -34,8 +34,6 @@
 source "$(dirname "$0")/lib.sh"
 ROOT=$(repo_root)
 DIR="${PORTCULLIS_SAM_DIR:-/tmp/portcullis-sam/run.$$}"   # per run: concurrent runs never share it
-SAM_VERSION="${SAM_VERSION:-1.170.0}"
-SAM_VENV="$PORTCULLIS_CACHE/sam-venv"
 export SAM_CLI_TELEMETRY=0 SAM_SKIP_PULL_IMAGE=1 AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
        AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true
 unset AWS_SESSION_TOKEN AWS_PROFILE
@@ -71,14 +69,7 @@ esac
 IMAGE="public.ecr.aws/lambda/provided:al2023-$ARCH"
 
 # ---------------------------------------------------------------- SAM CLI
-if [[ -z ${SAM:-} ]]; then
-    SAM="$SAM_VENV/bin/sam"
-    if ! "$SAM" --version 2>/dev/null | grep -qF "$SAM_VERSION"; then
-        log "installing aws-sam-cli==$SAM_VERSION into $SAM_VENV"
-        [[ -x $SAM_VENV/bin/python ]] || python3 -m venv "$SAM_VENV" >&2
-        "$SAM_VENV/bin/pip" install -q "aws-sam-cli==$SAM_VERSION" >&2
-    fi
-fi
+[[ -n ${SAM:-} ]] || ensure_sam
 "$SAM" --version >&2
 
 # ---------------------------------------------------------------- base image (debootstrap + docker import)
