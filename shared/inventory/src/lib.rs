@@ -19,7 +19,7 @@ mod fixture_tests;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Read};
 use std::sync::Arc;
 
@@ -39,7 +39,8 @@ use extract::{ExtractError, Extractor, Found, MAX_BINARY, MAX_CONTENT, REGISTRY}
 pub struct PackageScan {
     /// Packages, sorted and de-duplicated.
     pub packages: Vec<Package>,
-    /// Files that looked like package metadata but could not be parsed.
+    /// Files that looked like package metadata but could not be parsed, and requirements includes that
+    /// could not be followed.
     pub errors: Vec<EntryError>,
     /// Observations that are not packages: unpinned requirements (`requirements.txt` lines without `==`).
     pub notes: Vec<EntryError>,
@@ -64,7 +65,44 @@ pub struct PackageVisitor {
     manifests: HashMap<String, Vec<Package>>,
     /// Archive prefix (`image.tar`) → os-release (ID, VERSION_ID) of the root filesystem inside it.
     distros: HashMap<String, (String, String)>,
+    /// Requirements files named by `-r`/`-c` in another one: full path → the including file.
+    req_includes: HashMap<String, String>,
+    /// Full paths of the files parsed as requirements files.
+    req_parsed: HashSet<String>,
+    /// Full paths of the `.txt`/`.in` files walked (to tell "not in the artifact" from "came before the
+    /// file that includes it"); only those, so huge archives do not cost a path per entry.
+    seen_paths: HashSet<String>,
     buf: Vec<u8>,
+}
+
+/// `target` (as written after `-r`) relative to the directory of `from` (a full entry path), inside the same
+/// archive: `.` and `..` resolved, never above the archive's root.
+fn resolve_include(from: &str, target: &str) -> Option<String> {
+    let (archive, inner) = match from.rsplit_once("!/") {
+        Some((a, i)) => (Some(a), i),
+        None => (None, from),
+    };
+    let mut parts: Vec<&str> = if target.starts_with('/') {
+        Vec::new()
+    } else {
+        let mut p: Vec<&str> = inner.split('/').collect();
+        p.pop();
+        p
+    };
+    for seg in target.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    let inner = parts.join("/");
+    Some(match archive {
+        Some(a) => format!("{a}!/{inner}"),
+        None => inner,
+    })
 }
 
 /// `etc/os-release` or `usr/lib/os-release` at the root of an archive (image root filesystem).
@@ -196,6 +234,9 @@ impl PackageVisitor {
             jars_with_pom: HashMap::new(),
             manifests: HashMap::new(),
             distros: HashMap::new(),
+            req_includes: HashMap::new(),
+            req_parsed: HashSet::new(),
+            seen_paths: HashSet::new(),
             buf: Vec::new(),
         }
     }
@@ -207,6 +248,24 @@ impl PackageVisitor {
 
     /// Ends the walk: resolves jar fallbacks (MANIFEST.MF, then the file name) and returns the packages.
     pub fn finish(mut self) -> PackageScan {
+        let mut includes: Vec<(String, String)> = std::mem::take(&mut self.req_includes)
+            .into_iter()
+            .filter(|(target, _)| !self.req_parsed.contains(target))
+            .collect();
+        includes.sort();
+        for (target, from) in includes {
+            let why = if self.seen_paths.contains(&target) {
+                "came before the file that includes it and was not read as a requirements file"
+            } else {
+                "is not in the artifact"
+            };
+            self.errors.push(EntryError {
+                path: from,
+                message: format!(
+                    "requirements include `{target}` {why}: its packages are not inventoried"
+                ),
+            });
+        }
         let jars = std::mem::take(&mut self.jars);
         for jar in jars {
             let manifest = self.manifests.remove(&jar.path);
@@ -258,12 +317,32 @@ impl PackageVisitor {
 
     /// Runs the matching extractors on one file's bytes.
     fn run(&mut self, entry: &EntryInfo, data: &[u8]) {
+        let included = self.req_includes.contains_key(&entry.path);
         for ext in self.registry {
-            if !(ext.wants)(entry) {
+            let forced = included && ext.id == "python/requirements";
+            if !(ext.wants)(entry) && !forced {
                 continue;
             }
             match (ext.extract)(entry, data) {
                 Ok(out) => {
+                    if ext.id == "python/requirements" {
+                        self.req_parsed.insert(entry.path.clone());
+                        for target in &out.includes {
+                            match resolve_include(&entry.path, target) {
+                                Some(full) => {
+                                    self.req_includes
+                                        .entry(full)
+                                        .or_insert_with(|| entry.path.clone());
+                                }
+                                None => self.errors.push(EntryError {
+                                    path: entry.path.clone(),
+                                    message: format!(
+                                        "requirements include `{target}` points outside the artifact: its packages are not inventoried"
+                                    ),
+                                }),
+                            }
+                        }
+                    }
                     for (name, constraint) in out.unpinned {
                         let c = if constraint.is_empty() {
                             "no version".to_string()
@@ -324,7 +403,12 @@ impl PackageVisitor {
 impl Visitor for PackageVisitor {
     fn wants(&mut self, entry: &EntryInfo) -> bool {
         *self.formats.entry(entry.format).or_default() += 1;
-        is_os_release(entry) || self.registry.iter().any(|e| (e.wants)(entry))
+        if entry.name.ends_with(".txt") || entry.name.ends_with(".in") {
+            self.seen_paths.insert(entry.path.clone());
+        }
+        is_os_release(entry)
+            || self.req_includes.contains_key(&entry.path)
+            || self.registry.iter().any(|e| (e.wants)(entry))
     }
 
     fn file(&mut self, entry: &EntryInfo, content: &mut dyn Read) -> io::Result<()> {

@@ -316,6 +316,73 @@ fn requirements_note_unpinned_lines() {
 }
 
 #[test]
+fn well_known_bundles_get_their_real_maven_coordinates() {
+    // GIVEN Debian's log4j 1.2 jar: no pom.properties, only a manifest with Bundle-SymbolicName org.apache.log4j
+    let log4j = zip(&[(
+        "META-INF/MANIFEST.MF",
+        b"Manifest-Version: 1.0\nBundle-Name: Apache Log4j\nBundle-SymbolicName: org.apache.log4j\nBundle-Version: 1.2.17\nImplementation-Version: 1.2.17\n".as_slice(),
+    )]);
+    let scan = scan_bytes(
+        "liblog4j.tar",
+        &tar(&[("usr/share/java/log4j-1.2-1.2.17.jar", &log4j)]),
+    );
+    // THEN it is log4j:log4j (what the advisories name), not a guess from the symbolic name
+    assert_eq!(
+        ids(&scan),
+        vec![("Maven".into(), "log4j:log4j".into(), "1.2.17".into())]
+    );
+    assert!(find(&scan, "log4j:log4j").inferred);
+}
+
+#[test]
+fn requirements_includes_are_followed_or_reported() {
+    // GIVEN requirements.txt including files after it (one nested), one before it, a missing one and one
+    // outside the artifact; a constraints file is not an include
+    let t = tar(&[
+        ("app/reqs/early.txt", b"six==1.16.0\n".as_slice()),
+        (
+            "app/requirements.txt",
+            b"-r base.txt\n--requirement=dev/extra.txt\n-r reqs/early.txt\n-c pins.txt\n\
+              -r missing.txt\n-r ../../etc/x.txt\nDjango==4.2.1\n",
+        ),
+        ("app/base.txt", b"requests==2.19.1\n-r nested.txt\n"),
+        ("app/nested.txt", b"idna==2.7\n"),
+        ("app/dev/extra.txt", b"pytest==7.0.0\n"),
+        ("app/pins.txt", b"urllib3==1.24.1\n"),
+    ]);
+    let scan = scan_bytes("src.tar", &t);
+    // THEN the files after it are inventoried, with their own locations …
+    assert_eq!(
+        ids(&scan),
+        vec![
+            ("PyPI".into(), "django".into(), "4.2.1".into()),
+            ("PyPI".into(), "idna".into(), "2.7".into()),
+            ("PyPI".into(), "pytest".into(), "7.0.0".into()),
+            ("PyPI".into(), "requests".into(), "2.19.1".into()),
+        ]
+    );
+    assert_eq!(find(&scan, "idna").location, "src.tar!/app/nested.txt");
+    // … and each include that could not be followed is an entry error saying why
+    let errs: Vec<&str> = scan.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(errs.len(), 3, "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|m| m.contains("`../../etc/x.txt` points outside")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|m| m.contains("src.tar!/app/missing.txt` is not in the artifact")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|m| m.contains("src.tar!/app/reqs/early.txt` came before")),
+        "{errs:?}"
+    );
+}
+
+#[test]
 fn alpine_and_deb_and_rpm_packages() {
     let apk = tar(&[(
         "lib/apk/db/installed",

@@ -82,6 +82,51 @@ pub(crate) fn jar_stem(jar: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Bundle symbolic names of well-known jars whose Maven coordinates cannot be derived from the name
+/// (`org.apache.log4j` is `log4j:log4j`, not `org.apache:log4j`). Distribution-built jars (Debian's) often
+/// ship without pom.properties, so this is what advisories are matched on.
+const KNOWN_BUNDLES: &[(&str, &str)] = &[
+    ("org.apache.log4j", "log4j:log4j"),
+    ("org.apache.commons.lang", "commons-lang:commons-lang"),
+    (
+        "org.apache.commons.lang3",
+        "org.apache.commons:commons-lang3",
+    ),
+    ("org.apache.commons.text", "org.apache.commons:commons-text"),
+    (
+        "org.apache.commons.compress",
+        "org.apache.commons:commons-compress",
+    ),
+    (
+        "org.apache.commons.collections",
+        "commons-collections:commons-collections",
+    ),
+    ("org.apache.commons.io", "commons-io:commons-io"),
+    ("org.apache.commons.codec", "commons-codec:commons-codec"),
+    (
+        "org.apache.commons.logging",
+        "commons-logging:commons-logging",
+    ),
+    (
+        "org.apache.commons.beanutils",
+        "commons-beanutils:commons-beanutils",
+    ),
+    (
+        "org.apache.commons.fileupload",
+        "commons-fileupload:commons-fileupload",
+    ),
+    ("com.google.guava", "com.google.guava:guava"),
+    (
+        "com.fasterxml.jackson.core.jackson-databind",
+        "com.fasterxml.jackson.core:jackson-databind",
+    ),
+    ("org.yaml.snakeyaml", "org.yaml:snakeyaml"),
+    (
+        "com.thoughtworks.xstream",
+        "com.thoughtworks.xstream:xstream",
+    ),
+];
+
 /// MANIFEST.MF of a jar without pom.properties: the version is declared (Implementation-/Bundle-Version), the
 /// Maven coordinates are a guess: group from Implementation-Vendor-Id or the bundle symbolic name, artifact
 /// from the jar's file name (or the last segment of the symbolic name). Always `inferred`.
@@ -99,6 +144,15 @@ fn extract_manifest(e: &EntryInfo, data: &[u8]) -> Result<Extracted, ExtractErro
     };
     let bsn = field(main, "Bundle-SymbolicName")
         .map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
+    if let Some(known) = bsn
+        .as_deref()
+        .and_then(|b| KNOWN_BUNDLES.iter().find(|(k, _)| *k == b))
+    {
+        let mut f = Found::new(MAVEN, known.1, version)
+            .license(field(main, "Bundle-License").map(str::to_string));
+        f.inferred = true;
+        return Ok(vec![f].into());
+    }
     let jar = e
         .path
         .rsplit_once("!/")

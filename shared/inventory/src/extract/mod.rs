@@ -108,13 +108,15 @@ pub struct Extracted {
     pub packages: Vec<Found>,
     /// Requirements without a pinned version: (name, constraint as written).
     pub unpinned: Vec<(String, String)>,
+    /// Other files this one includes, as written (`-r base.txt`): relative to its directory. The visitor parses them when they are in the artifact and says so when they are not.
+    pub includes: Vec<String>,
 }
 
 impl From<Vec<Found>> for Extracted {
     fn from(packages: Vec<Found>) -> Extracted {
         Extracted {
             packages,
-            unpinned: Vec::new(),
+            ..Extracted::default()
         }
     }
 }

@@ -139,6 +139,18 @@ pub(crate) fn parse_requirement(line: &str) -> Option<(String, Option<String>, S
     Some((normalize(name), pinned, rest.to_string()))
 }
 
+/// The file named by an include line (`-r x.txt`, `-rx.txt`, `--requirement=x.txt`), when the line is one.
+/// Constraint files (`-c`) are not includes: they pin versions of packages only if something else requires
+/// them. URLs are not files of the artifact.
+pub(crate) fn requirement_include(line: &str) -> Option<&str> {
+    let line = line.split(" #").next().unwrap_or(line).trim();
+    let rest = ["--requirement", "-r"]
+        .iter()
+        .find_map(|opt| line.strip_prefix(opt))?;
+    let target = rest.trim_start_matches('=').trim();
+    (!target.is_empty() && !target.contains("://") && !target.starts_with('-')).then_some(target)
+}
+
 fn extract_requirements(_e: &EntryInfo, data: &[u8]) -> Result<Extracted, ExtractError> {
     let t = text(data)?;
     let mut out = Extracted::default();
@@ -152,6 +164,10 @@ fn extract_requirements(_e: &EntryInfo, data: &[u8]) -> Result<Extracted, Extrac
         }
         joined.push_str(raw);
         let line = std::mem::take(&mut joined);
+        if let Some(target) = requirement_include(&line) {
+            out.includes.push(target.to_string());
+            continue;
+        }
         if let Some((name, pinned, constraint)) = parse_requirement(&line) {
             match pinned {
                 Some(v) => out.packages.push(Found::new(PYPI, name, v)),
