@@ -10,11 +10,8 @@ ensure_apt cmake libcurl4-openssl-dev build-essential
 ensure_venv
 
 profile=${PROFILE:-release}
-dir=$profile; [[ $profile == dev ]] && dir=debug
-log "building the functions and portcullis ($profile)"
-cargo build --profile "$profile" --locked -p vuln-scan -p license-scan -p malware-scan -p secret-scan \
-  -p fan-in -p publisher -p portcullis-cli >&2
-bin_dir="$CARGO_TARGET_DIR/$dir"
+build_pipeline "$profile"
+bin_dir=$BIN_DIR
 
 file=${1:-}
 if [[ -z $file ]]; then
@@ -22,12 +19,7 @@ if [[ -z $file ]]; then
 fi
 file=$(realpath "$file")
 
-db="$PORTCULLIS_CACHE/osv.db"
-osv="$(shared_data)/osv"
-if [[ ! -f $db || $osv -nt $db ]]; then
-  log "building the OSV index from $osv"
-  "$bin_dir/portcullis" db build --from "$osv" --out "$db" >/dev/null
-fi
+db=$(ensure_osv_db "$bin_dir/portcullis")
 
 work=$(mktemp -d /tmp/portcullis-coldstart.XXXXXX)
 export PORTCULLIS_BROKER_DIR="$work/broker" PYTHON="$VENV/bin/python"

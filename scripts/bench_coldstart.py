@@ -21,7 +21,6 @@ import argparse, json, os, statistics, subprocess, sys, tempfile, threading, tim
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import local_stack  # noqa: E402
 from local_stack import ARTIFACTS, RESULTS, SLOTS, VULN_DB_KEY, Aws, Stack, log  # noqa: E402
 
 
@@ -180,5 +179,4 @@ def main():
 
 
 if __name__ == "__main__":
-    local_stack  # imported for its servers and wiring
     main()

@@ -85,3 +85,25 @@ ensure_sam() {
     "$SAM_VENV/bin/pip" install -q "aws-sam-cli==$SAM_VERSION" >&2
   fi
 }
+
+# Builds the six pipeline functions and `portcullis` in PROFILE (dev | release); sets BIN_DIR.
+build_pipeline() { # profile
+  local profile=$1 dir=$1
+  [[ $profile == dev ]] && dir=debug
+  log "building the functions and portcullis ($profile)"
+  cargo build --profile "$profile" --locked -p vuln-scan -p license-scan -p malware-scan -p secret-scan \
+    -p fan-in -p publisher -p portcullis-cli >&2
+  BIN_DIR="$CARGO_TARGET_DIR/$dir"
+}
+
+# The OSV index of ../shared/data/osv, cached in $PORTCULLIS_CACHE/osv.db and rebuilt when the data is newer.
+# Prints its path.
+ensure_osv_db() { # portcullis-binary
+  local db="$PORTCULLIS_CACHE/osv.db" osv
+  osv="$(shared_data)/osv"
+  if [[ ! -f $db || $osv -nt $db ]]; then
+    log "building the OSV index from $osv"
+    "$1" db build --from "$osv" --out "$db" >/dev/null
+  fi
+  echo "$db"
+}

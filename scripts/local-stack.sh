@@ -37,23 +37,15 @@ if ! command -v cargo-lambda >/dev/null; then
 fi
 
 profile=${PROFILE:-dev}
-dir=$profile; [[ $profile == dev ]] && dir=debug
-log "building the functions and portcullis ($profile)"
-cargo build --profile "$profile" --locked -p vuln-scan -p license-scan -p malware-scan -p secret-scan \
-  -p fan-in -p publisher -p portcullis-cli >&2
-bin_dir="$CARGO_TARGET_DIR/$dir"
+build_pipeline "$profile"
+bin_dir=$BIN_DIR
 
 if ((${#files[@]} == 0)); then
   samples=$(samples/make-samples.sh)
   for f in "$samples"/*; do files+=("$f"); done
 fi
 
-db="$PORTCULLIS_CACHE/osv.db"
-osv="$(shared_data)/osv"
-if [[ ! -f $db || $osv -nt $db ]]; then
-  log "building the OSV index from $osv"
-  "$bin_dir/portcullis" db build --from "$osv" --out "$db" >/dev/null
-fi
+db=$(ensure_osv_db "$bin_dir/portcullis")
 
 local_dir=${PORTCULLIS_LOCAL_DIR:-/tmp/portcullis-stack}
 mkdir -p "$local_dir"

@@ -18,12 +18,7 @@ dir=$profile; [[ $profile == dev ]] && dir=debug
 bin="$CARGO_TARGET_DIR/$dir/portcullis"
 
 samples=$(samples/make-samples.sh)
-db="$PORTCULLIS_CACHE/osv.db"
-osv="$(shared_data)/osv"
-if [[ ! -f $db || $osv -nt $db ]]; then
-  log "building the OSV index from $osv"
-  "$bin" db build --from "$osv" --out "$db" >/dev/null
-fi
+db=$(ensure_osv_db "$bin")
 
 declare -A verdicts
 for f in "$samples"/*; do

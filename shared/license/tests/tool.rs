@@ -118,6 +118,13 @@ fn rows(r: &ToolResult) -> Vec<(String, String, LicenseSource, Option<LicenseRul
     v
 }
 
+/// The licence tool with its default settings on `path` under `policy`.
+fn analyze(path: &std::path::Path, policy: Policy) -> ToolResult {
+    LicenseTool::new()
+        .analyze_blocking(&LocalFile::new(path), &null(), &ctx_for(path, policy))
+        .unwrap()
+}
+
 fn write_tmp(dir: &tempfile::TempDir, name: &str, data: &[u8]) -> PathBuf {
     let p = dir.path().join(name);
     std::fs::write(&p, data).unwrap();
@@ -129,13 +136,7 @@ fn default_policy_reports_all_and_flags_denied_and_unknown() {
     // GIVEN an artifact with npm, PyPI and Maven metadata plus licence texts, under the default policy
     let dir = tempfile::tempdir().unwrap();
     let path = write_tmp(&dir, "app.tar.gz", &artifact());
-    let r = LicenseTool::new()
-        .analyze_blocking(
-            &LocalFile::new(&path),
-            &null(),
-            &ctx_for(&path, Policy::default_policy()),
-        )
-        .unwrap();
+    let r = analyze(&path, Policy::default_policy());
     assert_eq!(r.status, ToolStatus::Succeeded, "{r:?}");
     let got = rows(&r);
     let find = |subject: &str| {
@@ -191,9 +192,7 @@ fn allow_list_and_quiet_reporting() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_tmp(&dir, "app.tar.gz", &artifact());
     let policy = Policy::from_toml("version = 1\n[licenses]\nallow = [\"MIT\"]\ndeny = []\nunknown = \"allow\"\nreport_all = false\n").unwrap();
-    let r = LicenseTool::new()
-        .analyze_blocking(&LocalFile::new(&path), &null(), &ctx_for(&path, policy))
-        .unwrap();
+    let r = analyze(&path, policy);
     let got = rows(&r);
     // Only violations are reported; MIT and "MIT OR GPL-3.0-only" pass; unknown is allowed.
     assert!(
@@ -310,13 +309,7 @@ fn source_headers_are_detected_once_per_directory() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let path = write_tmp(&dir, "src.tar.gz", &bytes);
-    let r = LicenseTool::new()
-        .analyze_blocking(
-            &LocalFile::new(&path),
-            &null(),
-            &ctx_for(&path, Policy::default_policy()),
-        )
-        .unwrap();
+    let r = analyze(&path, Policy::default_policy());
     assert_eq!(r.status, ToolStatus::Succeeded, "{r:?}");
     // THEN one finding per directory and expression, from the file that showed it first
     let got: Vec<(String, String, Option<LicenseRule>)> = rows(&r)
@@ -391,13 +384,7 @@ fn debian_copyright_short_names_are_evaluated_as_spdx() {
             ("usr/share/doc/odd/copyright", dep5("public-domain")),
         ]),
     );
-    let r = LicenseTool::new()
-        .analyze_blocking(
-            &LocalFile::new(&path),
-            &null(),
-            &ctx_for(&path, Policy::default_policy()),
-        )
-        .unwrap();
+    let r = analyze(&path, Policy::default_policy());
     let got: Vec<(String, String, Option<LicenseRule>)> =
         rows(&r).into_iter().map(|(s, e, _, v)| (s, e, v)).collect();
     // THEN the SPDX equivalents are identified (no violation), and only the name without one is unknown
