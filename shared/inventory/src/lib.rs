@@ -65,7 +65,7 @@ pub struct PackageVisitor {
     manifests: HashMap<String, Vec<Package>>,
     /// Archive prefix (`image.tar`) → os-release (ID, VERSION_ID) of the root filesystem inside it.
     distros: HashMap<String, (String, String)>,
-    /// Requirements files named by `-r`/`-c` in another one: full path → the including file.
+    /// Requirements files named by `-r` in another one: full path → the including file.
     req_includes: HashMap<String, String>,
     /// Full paths of the files parsed as requirements files.
     req_parsed: HashSet<String>,
@@ -318,14 +318,15 @@ impl PackageVisitor {
     /// Runs the matching extractors on one file's bytes.
     fn run(&mut self, entry: &EntryInfo, data: &[u8]) {
         let included = self.req_includes.contains_key(&entry.path);
+        let requirements = extract::python::REQUIREMENTS.id;
         for ext in self.registry {
-            let forced = included && ext.id == "python/requirements";
+            let forced = included && ext.id == requirements;
             if !(ext.wants)(entry) && !forced {
                 continue;
             }
             match (ext.extract)(entry, data) {
                 Ok(out) => {
-                    if ext.id == "python/requirements" {
+                    if ext.id == requirements {
                         self.req_parsed.insert(entry.path.clone());
                         for target in &out.includes {
                             match resolve_include(&entry.path, target) {
