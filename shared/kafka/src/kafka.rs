@@ -2,7 +2,8 @@
 //! (`enable.idempotence=true`, `acks=all`, zstd, small `linger.ms`, `message.timeout.ms` below the Lambda
 //! timeout), every delivery report awaited. Auth: MSK IAM (SASL_SSL + OAUTHBEARER with a SigV4 token from
 //! the cached credentials provider), SCRAM-SHA-512 or plaintext. Brokers: a bootstrap list, or an MSK
-//! cluster ARN resolved once with GetBootstrapBrokers. A producer that hit a fatal (idempotence) error is
+//! cluster ARN resolved once with GetBootstrapBrokers. `connect` warms the connection up (see
+//! [`KafkaPublisher::warm_up`]). A producer that hit a fatal (idempotence) error is
 //! replaced before the next publish, so a retry after a broker failure starts clean.
 
 use std::error::Error;
@@ -76,6 +77,17 @@ impl ClientContext for PublisherContext {
 
 type Inner = FutureProducer<PublisherContext>;
 
+/// What [`KafkaPublisher::warm_up`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmUp {
+    /// Brokers in the cluster metadata.
+    pub brokers: usize,
+    /// Partitions of the topic.
+    pub partitions: usize,
+    /// Time the two metadata requests took.
+    pub elapsed: Duration,
+}
+
 /// The Kafka publisher. Create once per container and share.
 pub struct KafkaPublisher {
     config: KafkaConfig,
@@ -95,6 +107,10 @@ impl std::fmt::Debug for KafkaPublisher {
             .finish()
     }
 }
+
+/// Bound on each metadata request of the warm-up in [`KafkaPublisher::connect`] (two requests: a Lambda
+/// init phase has 10 s).
+pub const WARMUP_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Maximum time spent waiting for room in librdkafka's local queue.
 const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(2);
@@ -139,7 +155,22 @@ impl KafkaPublisher {
             }
             _ => None,
         };
-        KafkaPublisher::with_bootstrap(config, bootstrap, PublisherContext::new(iam))
+        let publisher =
+            KafkaPublisher::with_bootstrap(config, bootstrap, PublisherContext::new(iam))?;
+        // A failed warm-up is not fatal: the broker may be back by the first publish, which reports its own
+        // typed error if not.
+        match publisher.warm_up(WARMUP_TIMEOUT).await {
+            Ok(w) => tracing::info!(
+                brokers = w.brokers,
+                partitions = w.partitions,
+                elapsed_ms = w.elapsed.as_millis() as u64,
+                "Kafka connection warmed up"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "Kafka warm-up failed; the first publish connects again")
+            }
+        }
+        Ok(publisher)
     }
 
     /// Builds the publisher for already-resolved brokers.
@@ -207,6 +238,58 @@ impl KafkaPublisher {
             }
         }
         Ok(guard.clone())
+    }
+
+    /// Connects to the cluster and reads the topic's metadata before the first publish, so that the first
+    /// invocation does not pay for the connection set-up, and an unreachable broker, refused authentication
+    /// or a topic error in the metadata (unknown topic where the broker does not auto-create) shows at start.
+    ///
+    /// Why two metadata requests: the first goes to a bootstrap connection and teaches librdkafka the
+    /// brokers' node ids; librdkafka then retires the bootstrap connection and connects to the learned
+    /// broker. The idempotent producer asks for its producer id when a metadata response arrives, and if no
+    /// learned broker is up at that moment it retries only on a 500 ms timer (librdkafka 2.12), which made
+    /// every cold start wait 0.5–1 s before the first delivery. The second request is answered by a learned
+    /// broker, so its response finds that broker up and the producer id is requested at once. Bounded by
+    /// `timeout` per request; the metadata itself is only checked for the topic.
+    pub async fn warm_up(&self, timeout: Duration) -> Result<WarmUp, PublishError> {
+        let producer = self.producer()?;
+        let topic = self.config.topic.clone();
+        let started = std::time::Instant::now();
+        tokio::task::spawn_blocking(move || {
+            let fail = |e: KafkaError| PublishError::Warmup {
+                topic: topic.clone(),
+                message: e.to_string(),
+            };
+            producer
+                .client()
+                .fetch_metadata(Some(&topic), timeout)
+                .map_err(fail)?;
+            let md = producer
+                .client()
+                .fetch_metadata(Some(&topic), timeout)
+                .map_err(fail)?;
+            let t = md
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic)
+                .ok_or_else(|| PublishError::Warmup {
+                    topic: topic.clone(),
+                    message: "topic not in the metadata response".into(),
+                })?;
+            if let Some(err) = t.error() {
+                return Err(PublishError::Warmup {
+                    topic: topic.clone(),
+                    message: format!("{:?}", RDKafkaErrorCode::from(err)),
+                });
+            }
+            Ok(WarmUp {
+                brokers: md.brokers().len(),
+                partitions: t.partitions().len(),
+                elapsed: started.elapsed(),
+            })
+        })
+        .await
+        .map_err(|e| PublishError::Producer(format!("warm-up task: {e}")))?
     }
 
     /// Waits up to `timeout` for queued messages to be delivered (SIGTERM / shutdown).

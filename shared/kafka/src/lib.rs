@@ -15,7 +15,7 @@ pub mod replay;
 pub mod sample;
 
 pub use config::{Brokers, ConfigError, KafkaAuth, KafkaConfig, Secret};
-pub use kafka::{KafkaPublisher, PublisherContext};
+pub use kafka::{KafkaPublisher, PublisherContext, WarmUp};
 pub use publisher::{
     Delivered, EncodedEvent, EventPublisher, FailedEvent, PublishError, PublishReport, encode,
 };

@@ -83,6 +83,15 @@ pub enum PublishError {
     /// The producer could not be created or is unusable.
     #[error("Kafka producer: {0}")]
     Producer(String),
+    /// The connection warm-up could not read the topic's metadata (broker unreachable, auth refused, topic
+    /// missing).
+    #[error("Kafka warm-up for topic {topic}: {message}")]
+    Warmup {
+        /// Topic.
+        topic: String,
+        /// Cause (librdkafka's error; never a credential).
+        message: String,
+    },
     /// The brokers of an MSK cluster could not be resolved.
     #[error("MSK bootstrap brokers for {arn}: {message}")]
     Bootstrap {

@@ -443,3 +443,39 @@ async fn no_secret_value_reaches_the_topic() {
         assert!(!text.contains(body), "secret leaked in {text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_up_reads_the_topic_and_names_a_dead_broker() {
+    // GIVEN a topic with 3 partitions on the broker
+    let bootstrap = bootstrap();
+    let topic = unique_topic("warmup");
+    create_topic(&bootstrap, &topic, 3).await;
+    let publisher = KafkaPublisher::with_bootstrap(
+        config(&bootstrap, &topic, Duration::from_secs(15)),
+        bootstrap.clone(),
+        PublisherContext::new(None),
+    )
+    .unwrap();
+
+    // WHEN warmed up THEN it saw the broker and the topic's partitions
+    let w = publisher.warm_up(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(w.partitions, 3, "{w:?}");
+    assert!(w.brokers >= 1, "{w:?}");
+    // AND the warmed-up producer delivers
+    let events = build_events(&sample::chain("artifacts", "warm.tgz", 1));
+    let report = publisher.publish(&events).await.unwrap();
+    assert_eq!(report.delivered.len(), events.len());
+
+    // (A missing topic is not tested: tansu, like brokers with auto.create.topics.enable, creates it on the
+    // metadata request.)
+    // GIVEN no broker at the address WHEN connecting THEN connect still returns (the warm-up failure is
+    // logged, the first publish reports its own error)
+    let dead = "127.0.0.1:1";
+    let publisher = KafkaPublisher::connect(config(dead, &topic, Duration::from_secs(2)))
+        .await
+        .unwrap();
+    match publisher.warm_up(Duration::from_millis(500)).await {
+        Err(PublishError::Warmup { topic: t, .. }) => assert_eq!(t, topic),
+        other => panic!("expected a warm-up error for a dead broker, got {other:?}"),
+    }
+}
