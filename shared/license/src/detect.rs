@@ -11,8 +11,8 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use spdx::detection::scan::Scanner;
-use spdx::detection::{Store, TextData};
+use crate::askalono::scan::Scanner;
+use crate::askalono::{Store, TextData};
 
 /// Default minimum score for a detected text to count as identified.
 pub const DEFAULT_CONFIDENCE: f32 = 0.8;
@@ -22,17 +22,42 @@ pub const MAX_TEXT_BYTES: usize = 512 * 1024;
 
 static STORE: OnceLock<Option<Store>> = OnceLock::new();
 
-/// The embedded licence store (loaded once per process; `None` if the embedded cache is unusable).
+/// askalono's store of SPDX licence texts, decompressed from the `spdx` crate's cache by `build.rs`.
+static STORE_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/licence-store.bin"));
+
+/// Threads used to parse the store (a Lambda function has 2 vCPUs from 1,769 MB of memory up).
+const STORE_THREADS: usize = 2;
+
+/// The embedded licence store (loaded once per process; `None` if the embedded bytes are unusable, which
+/// the tool reports as a scan error rather than a clean result).
 pub fn store() -> Option<&'static Store> {
     STORE
-        .get_or_init(|| match Store::load_inline() {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::error!(error = %e, "embedded SPDX licence store failed to load");
-                None
+        .get_or_init(|| {
+            let threads = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(STORE_THREADS);
+            match Store::from_static_bytes(STORE_BYTES, threads) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::error!(error = %e, "embedded SPDX licence store failed to load");
+                    None
+                }
             }
         })
         .as_ref()
+}
+
+/// Loads the licence store and the exception texts on a background thread, so that a cold start overlaps
+/// that work with its own set-up (runtime, S3 client, fetching the artifact). Returns at once; the first
+/// caller of [`store`] waits only for what is left.
+pub fn prewarm() {
+    // A failed spawn only means the first scan loads everything itself.
+    let _ = std::thread::Builder::new()
+        .name("licence-store".into())
+        .spawn(|| {
+            store();
+            exceptions();
+        });
 }
 
 /// One SPDX exception: its id, its text for whole-text scoring, and its normalized word bigrams.
@@ -349,6 +374,32 @@ fn detect_licences(data: &TextData, threshold: f32) -> Vec<(String, f32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vendored_store_is_the_spdx_crates_store() {
+        // GIVEN the store read from build.rs's bytes and the spdx crate's own (Store::load_inline)
+        let ours = store().expect("embedded store");
+        let theirs = spdx::detection::Store::load_inline().unwrap();
+        // THEN the same licences with the same aliases
+        assert_eq!(ours.len(), theirs.len());
+        for (name, entry) in theirs.iter() {
+            assert_eq!(ours.aliases(name), Some(&entry.aliases), "{name}");
+        }
+        // AND the same best score for SPDX texts (a sample: every 15th), with the same licence unless the
+        // best score is shared (then hash order picks one; `ranked` breaks such ties deterministically)
+        let mut checked = 0;
+        for (id, text) in spdx::text::LICENSE_TEXTS.iter().step_by(15) {
+            let a = ours.analyze(&TextData::new(text));
+            let b = theirs.analyze(&spdx::detection::TextData::new(text));
+            assert_eq!(a.score, b.score, "{id}: {} vs {}", a.name, b.name);
+            if a.name != b.name {
+                let tie = ranked(text).iter().filter(|(_, s)| *s == a.score).count();
+                assert!(tie > 1, "{id}: {} vs {} at {}", a.name, b.name, a.score);
+            }
+            checked += 1;
+        }
+        assert!(checked > 40, "{checked}");
+    }
 
     #[test]
     fn licence_file_names() {

@@ -10,6 +10,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod askalono;
 pub mod declared;
 pub mod detect;
 pub mod eval;
