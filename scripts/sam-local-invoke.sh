@@ -12,8 +12,9 @@
 # can be had here; the reason is printed as `SKIPPED: <why>`). It never pretends to pass.
 #
 # What it installs or creates when missing (see docs/DEVELOPING.md and ../shared/notes/SAM-LOCAL.md):
-# - a Docker engine: if `dockerd` exists but no engine answers and we are root, it starts dockerd (left
-#   running, log in $PORTCULLIS_CACHE/dockerd.log); no binary / not root / dockerd fails → SKIPPED (77);
+# - a Docker engine: without `dockerd`, as root with apt, Debian's docker.io is installed; if no engine
+#   answers and we are root, it starts dockerd (left running, log in $PORTCULLIS_CACHE/dockerd.log);
+#   no binary / not root / dockerd fails → SKIPPED (77);
 # - SAM CLI $SAM_VERSION from PyPI in its own venv ($PORTCULLIS_CACHE/sam-venv), unless SAM=/path/to/sam;
 # - the base image public.ecr.aws/lambda/provided:al2023-<arch> (no registry needed): Debian bookworm
 #   (glibc 2.36) made with debootstrap (apt) and `docker import`ed under the tag SAM computes. Invokes always
@@ -44,6 +45,11 @@ t_start=$SECONDS
 skip() { echo "SKIPPED: $*"; exit 77; }
 
 # ---------------------------------------------------------------- Docker engine
+# A machine without an engine gets Debian's docker.io when we can install it (root + apt): the test command
+# brings what the tests need.
+if ! command -v dockerd >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    ensure_apt docker.io || skip "apt-get install docker.io failed; sam local invoke was not run"
+fi
 command -v docker >/dev/null 2>&1 || skip "no docker CLI on PATH (Debian: apt-get install docker.io); sam local invoke was not run"
 if ! docker info >/dev/null 2>&1; then
     command -v dockerd >/dev/null 2>&1 || skip "no Docker engine answers and there is no dockerd binary; sam local invoke was not run"
