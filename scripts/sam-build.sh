@@ -36,7 +36,7 @@ check_disk_space "$CARGO_TARGET_DIR" 8
 cd "$ROOT"
 t0=$SECONDS
 log "sam build $* (Architecture=$ARCH, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-"$SAM" build --parameter-overrides "Architecture=$ARCH" "$@" >&2
+"$SAM" build "$@" --parameter-overrides "Architecture=$ARCH" >&2
 build_s=$((SECONDS - t0))
 
 fail=0
