@@ -193,7 +193,7 @@ fn scan_window(
     hay: &[u8],
     accept: Range<usize>,
     active: &mut Vec<bool>,
-) -> Vec<Candidate> {
+) -> io::Result<Vec<Candidate>> {
     active.clear();
     active.resize(set.rules.len(), false);
     for &i in &set.unconditional {
@@ -230,7 +230,14 @@ fn scan_window(
         {
             continue;
         }
-        for caps in rule.regex.captures_iter(hay) {
+        let regex = rule.regex.get().map_err(|message| {
+            io::Error::other(crate::rules::RuleError::Regex {
+                rule_id: rule.id.clone(),
+                what: "regex".to_string(),
+                message,
+            })
+        })?;
+        for caps in regex.captures_iter(hay) {
             let Some(whole) = caps.get_match() else {
                 continue;
             };
@@ -265,7 +272,7 @@ fn scan_window(
         });
     }
     found.sort_by_key(|c| (c.secret.start, c.rule));
-    found
+    Ok(found)
 }
 
 /// Scans a whole stream in bounded memory (`window + 2 × overlap` bytes).
@@ -301,7 +308,7 @@ pub fn scan_stream(
         let a = usize::try_from(accept_from - base).unwrap_or(usize::MAX);
         let z = if eof { buf.len() } else { buf.len() - overlap };
         if a < z {
-            let cands = scan_window(set, path, &buf, a..z, &mut active);
+            let cands = scan_window(set, path, &buf, a..z, &mut active)?;
             let mut counted_to = 0usize;
             let mut line = base_line;
             for c in cands {

@@ -35,7 +35,7 @@ use portcullis_core::{ToolError, ToolResult};
 use serde::Deserialize;
 
 pub use engine::{Hit, fingerprint, shannon_entropy};
-pub use rules::{BUILTIN_RULES_TOML, Rule, RuleError, RuleFile, RuleSet};
+pub use rules::{BUILTIN_RULES_TOML, Build, Rule, RuleError, RuleFile, RuleRegex, RuleSet};
 
 /// Tool name.
 pub const TOOL_NAME: &str = "secrets/regex";

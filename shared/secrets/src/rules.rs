@@ -7,11 +7,13 @@
 //! skipped with a warning: this tool scans content.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use portcullis_core::Severity;
 use regex_automata::meta;
 use regex_syntax::ParserBuilder;
+use regex_syntax::hir::Hir;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -157,8 +159,8 @@ pub struct Rule {
     pub id: String,
     /// Human description (used in finding titles).
     pub description: String,
-    /// The regex.
-    pub regex: meta::Regex,
+    /// The content regex.
+    pub regex: RuleRegex,
     /// Capture group holding the secret (0 = whole match).
     pub secret_group: usize,
     /// Minimum Shannon entropy (bits per byte) of the secret.
@@ -213,32 +215,88 @@ pub struct RuleFile {
     digest_input: String,
 }
 
-fn compile(
-    rule_id: &str,
-    what: &str,
-    pattern: &str,
-) -> Result<(meta::Regex, Option<usize>, usize), RuleError> {
-    let err = |message: String| RuleError::Regex {
+fn regex_error(rule_id: &str, what: &str, message: String) -> RuleError {
+    RuleError::Regex {
         rule_id: rule_id.to_string(),
         what: what.to_string(),
         message,
-    };
+    }
+}
+
+/// Parses a pattern: syntax errors surface here. Returns the HIR, its longest match and its group count.
+fn parse_pattern(
+    rule_id: &str,
+    what: &str,
+    pattern: &str,
+) -> Result<(Hir, Option<usize>, usize), RuleError> {
     let hir = ParserBuilder::new()
         .nest_limit(100)
         .build()
         .parse(pattern)
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| regex_error(rule_id, what, e.to_string()))?;
     let max_len = hir.properties().maximum_len();
     let groups = hir.properties().explicit_captures_len();
-    let regex = meta::Builder::new()
+    Ok((hir, max_len, groups))
+}
+
+/// Builds the automata of a parsed pattern (size limits surface here).
+fn build_regex(hir: &Hir) -> Result<meta::Regex, String> {
+    meta::Builder::new()
         .configure(
             meta::Config::new()
                 .nfa_size_limit(Some(20 * 1024 * 1024))
                 .hybrid_cache_capacity(4 * 1024 * 1024),
         )
-        .build_from_hir(&hir)
-        .map_err(|e| err(e.to_string()))?;
-    Ok((regex, max_len, groups))
+        .build_from_hir(hir)
+        .map_err(|e| e.to_string())
+}
+
+fn compile(rule_id: &str, what: &str, pattern: &str) -> Result<meta::Regex, RuleError> {
+    let (hir, _, _) = parse_pattern(rule_id, what, pattern)?;
+    build_regex(&hir).map_err(|m| regex_error(rule_id, what, m))
+}
+
+/// When a rule file's regexes are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// At load: every error is a load error (user rule files).
+    Eager,
+    /// On first use (the embedded file, whose build a unit test proves): a cold start parses the patterns
+    /// but builds only the automata of rules whose keywords an artifact contains.
+    Lazy,
+}
+
+/// A rule's content regex: parsed and checked at load, its automata built at load ([`Build::Eager`]) or
+/// when the keyword prefilter first selects the rule ([`Build::Lazy`]), then shared by every scan.
+///
+/// Why: building the embedded rules' automata costs ~30 ms of a cold start, over half of it the
+/// private-key and JWT rules' long counted repetitions, while most artifacts contain few rules' keywords.
+#[derive(Debug, Clone)]
+pub struct RuleRegex {
+    hir: Hir,
+    built: OnceLock<Result<meta::Regex, String>>,
+}
+
+impl RuleRegex {
+    fn new(hir: Hir) -> RuleRegex {
+        RuleRegex {
+            hir,
+            built: OnceLock::new(),
+        }
+    }
+
+    /// The built regex (building it now if this is its first use).
+    pub fn get(&self) -> Result<&meta::Regex, String> {
+        self.built
+            .get_or_init(|| build_regex(&self.hir))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Whether the automata have been built.
+    pub fn is_built(&self) -> bool {
+        self.built.get().is_some()
+    }
 }
 
 fn compile_allowlist(rule_id: &str, raw: &RawAllowlist) -> Result<Allowlist, RuleError> {
@@ -257,11 +315,11 @@ fn compile_allowlist(rule_id: &str, raw: &RawAllowlist) -> Result<Allowlist, Rul
     };
     let mut regexes = Vec::new();
     for (i, r) in raw.regexes.iter().enumerate() {
-        regexes.push(compile(rule_id, &format!("allowlist regex {}", i + 1), r)?.0);
+        regexes.push(compile(rule_id, &format!("allowlist regex {}", i + 1), r)?);
     }
     let mut paths = Vec::new();
     for (i, r) in raw.paths.iter().enumerate() {
-        paths.push(compile(rule_id, &format!("allowlist path {}", i + 1), r)?.0);
+        paths.push(compile(rule_id, &format!("allowlist path {}", i + 1), r)?);
     }
     Ok(Allowlist {
         target,
@@ -276,8 +334,14 @@ fn compile_allowlist(rule_id: &str, raw: &RawAllowlist) -> Result<Allowlist, Rul
 }
 
 impl RuleFile {
-    /// Parses and validates a gitleaks-format TOML rule file. `source_name` is used in errors.
+    /// Parses and validates a gitleaks-format TOML rule file, building every regex now ([`Build::Eager`]:
+    /// a user's rule file fails at load, never mid-scan). `source_name` is used in errors.
     pub fn parse(source_name: &str, text: &str) -> Result<RuleFile, RuleError> {
+        RuleFile::parse_with(source_name, text, Build::Eager)
+    }
+
+    /// [`RuleFile::parse`] with a choice of when the rules' content regexes are built.
+    pub fn parse_with(source_name: &str, text: &str, build: Build) -> Result<RuleFile, RuleError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| RuleError::Parse {
             source_name: source_name.to_string(),
             message: e.to_string().trim().to_string(),
@@ -312,7 +376,11 @@ impl RuleFile {
                     message: "rule has neither `regex` nor `path`".to_string(),
                 });
             };
-            let (regex, max_len, groups) = compile(&id, "regex", pattern)?;
+            let (hir, max_len, groups) = parse_pattern(&id, "regex", pattern)?;
+            let regex = RuleRegex::new(hir);
+            if build == Build::Eager {
+                regex.get().map_err(|m| regex_error(&id, "regex", m))?;
+            }
             let secret_group = match r.secret_group {
                 Some(g) if g > groups => {
                     return Err(RuleError::Invalid {
@@ -334,7 +402,7 @@ impl RuleFile {
                 });
             }
             let path = match r.path.as_deref() {
-                Some(p) if !p.is_empty() => Some(compile(&id, "path", p)?.0),
+                Some(p) if !p.is_empty() => Some(compile(&id, "path", p)?),
                 _ => None,
             };
             let severity = match r.severity.as_deref() {
@@ -406,9 +474,9 @@ impl RuleFile {
         RuleFile::parse(&path.display().to_string(), &text)
     }
 
-    /// The embedded rules.
+    /// The embedded rules, their content regexes built on first use ([`Build::Lazy`]).
     pub fn builtin() -> Result<RuleFile, RuleError> {
-        RuleFile::parse("builtin", BUILTIN_RULES_TOML)
+        RuleFile::parse_with("builtin", BUILTIN_RULES_TOML, Build::Lazy)
     }
 
     /// Number of rules.
@@ -521,6 +589,13 @@ mod tests {
         assert!(set.rules.len() >= 18, "{} rules", set.rules.len());
         assert!(set.skipped.is_empty());
         for rule in &set.rules {
+            // the lazy build of every embedded rule succeeds (what Build::Lazy relies on)
+            assert!(
+                rule.regex.get().is_ok(),
+                "{}: {:?}",
+                rule.id,
+                rule.regex.get()
+            );
             assert!(
                 !rule.examples.is_empty(),
                 "{} has no positive example",
@@ -577,6 +652,48 @@ mod tests {
         assert_eq!(scan("app.tar!/docs/setup.txt"), vec!["github-token"]);
         assert_eq!(scan("app.tar!/pkg/test/fixtures.py"), vec!["github-token"]);
         assert_eq!(scan("app.tar!/README.md"), vec!["github-token"]);
+    }
+
+    #[test]
+    fn embedded_rules_build_only_what_the_keywords_select() {
+        // GIVEN the embedded rules, loaded lazily THEN nothing is built yet
+        let set = RuleSet::builtin().unwrap();
+        assert!(set.rules.iter().all(|r| !r.regex.is_built()));
+        // WHEN a text holding only a GitHub token's keyword is scanned
+        let token = "see ghp_0123456789abcdefghijABCDEFGHIJ012345 here\n";
+        let got = ids(&set, token);
+        assert_eq!(got, vec!["github-token".to_string()]);
+        // THEN the GitHub rule is built and the private-key and JWT rules are not
+        let built = |id: &str| {
+            set.rules
+                .iter()
+                .find(|r| r.id == id)
+                .unwrap()
+                .regex
+                .is_built()
+        };
+        assert!(built("github-token"));
+        assert!(!built("private-key") && !built("jwt"));
+        // AND a second scan reuses the same automata
+        assert_eq!(ids(&set, token), got);
+    }
+
+    #[test]
+    fn a_regex_over_the_size_limit_fails_at_load_for_user_files_and_mid_scan_only_when_lazy() {
+        // a valid pattern whose automaton exceeds the 20 MiB NFA limit
+        let text =
+            "[[rules]]\nid = \"huge\"\nregex = '''kw(?:\\w{1000}){1000}'''\nkeywords = [\"kw\"]\n";
+        let err = RuleFile::parse("user rules", text).unwrap_err();
+        assert!(matches!(err, RuleError::Regex { .. }), "{err:?}");
+        assert!(err.to_string().contains("huge"), "{err}");
+        // lazily (never done for user files): loads, and the first scan the rule takes part in errs
+        let set =
+            RuleSet::new(vec![RuleFile::parse_with("t", text, Build::Lazy).unwrap()]).unwrap();
+        let mut clean = &b"nothing here"[..];
+        assert!(scan_stream(&set, "a.txt", &mut clean, 1 << 20).is_ok());
+        let mut hit = &b"kw kw kw"[..];
+        let e = scan_stream(&set, "a.txt", &mut hit, 1 << 20).unwrap_err();
+        assert!(e.to_string().contains("huge"), "{e}");
     }
 
     #[test]
