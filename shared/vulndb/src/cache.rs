@@ -8,6 +8,9 @@
 //!   file renamed into place (atomic). Then `Database::open`, which checks magic, version, its own
 //!   checksum and decoding: nothing but a file our own sync produced is accepted, and any failure is a
 //!   typed error ([`VulnDbError::Db`], [`VulnDbError::Sha256Mismatch`]).
+//! - The first load into a cache directory holding no index (a new sandbox's empty `/tmp`: every cold
+//!   start) skips the HEAD: one GET, whose ETag and `x-amz-meta-sha256` name and check the file the same
+//!   way.
 //! - Later invocations re-check at most every `VULN_DB_CHECK_INTERVAL_SECS` (default 300) with one HEAD
 //!   and reload only when the ETag changed. If that HEAD fails while a database is loaded, the loaded one
 //!   stays in use (its age is still enforced by the policy's `max_db_age`) and the failure is logged.
@@ -30,6 +33,9 @@ use portcullis_vuln::Database;
 
 use crate::error::{VulnDbError, io_err};
 use crate::s3util::{Class, classify, download_to_file, parse_s3_uri, request_error, sha256_hex};
+
+/// File-name prefix of cached indexes (and their partial downloads) in the cache directory.
+const INDEX_FILE_PREFIX: &str = "portcullis-osv-";
 
 /// Default seconds between ETag checks.
 pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(300);
@@ -211,30 +217,36 @@ impl DbCache {
         {
             return Ok(Arc::clone(&l.db));
         }
-        let probe = match self.probe().await {
-            Ok(p) => p,
-            Err(e) => {
-                if let Some(l) = state.as_mut() {
-                    tracing::warn!(db = %self.config.location.describe(), error = %portcullis_aws::error_chain(&e), "database check failed; keeping the loaded database");
+        let started = Instant::now();
+        let (tag, db, file) = match self.first_download(state.is_none()).await? {
+            Some(loaded) => loaded,
+            None => {
+                let probe = match self.probe().await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        if let Some(l) = state.as_mut() {
+                            tracing::warn!(db = %self.config.location.describe(), error = %portcullis_aws::error_chain(&e), "database check failed; keeping the loaded database");
+                            l.checked = Instant::now();
+                            return Ok(Arc::clone(&l.db));
+                        }
+                        return Err(e);
+                    }
+                };
+                if let Some(l) = state.as_mut()
+                    && l.tag == probe.tag
+                {
                     l.checked = Instant::now();
                     return Ok(Arc::clone(&l.db));
                 }
-                return Err(e);
+                let (db, file) = self.load(&probe).await?;
+                (probe.tag, db, file)
             }
         };
-        if let Some(l) = state.as_mut()
-            && l.tag == probe.tag
-        {
-            l.checked = Instant::now();
-            return Ok(Arc::clone(&l.db));
-        }
-        let started = Instant::now();
-        let (db, file) = self.load(&probe).await?;
         let db = Arc::new(db);
         let m = db.metadata();
         tracing::info!(
             db = %self.config.location.describe(),
-            tag = %probe.tag,
+            %tag,
             built_at = %m.built_at,
             advisories = m.advisories,
             load_ms = started.elapsed().as_millis() as u64,
@@ -242,7 +254,7 @@ impl DbCache {
         );
         self.loads.fetch_add(1, Ordering::Relaxed);
         let old = state.replace(Loaded {
-            tag: probe.tag,
+            tag,
             db: Arc::clone(&db),
             checked: Instant::now(),
             file: file.clone(),
@@ -257,6 +269,39 @@ impl DbCache {
             *g = Some(Arc::clone(&db));
         }
         Ok(db)
+    }
+
+    /// The first load of an S3 index into a cache directory holding no index (a new sandbox's empty
+    /// `/tmp`): one GET, without the HEAD — the GET's own ETag and published SHA-256 name and check the
+    /// file. `Ok(None)` when this does not apply (something is loaded or cached already, or a file location):
+    /// then the HEAD decides.
+    async fn first_download(
+        &self,
+        nothing_loaded: bool,
+    ) -> Result<Option<(String, Database, Option<PathBuf>)>, VulnDbError> {
+        let DbLocation::S3 { bucket, key } = &self.config.location else {
+            return Ok(None);
+        };
+        if !nothing_loaded || self.has_cached_index().await {
+            return Ok(None);
+        }
+        let (probe, db, path) = self.download(bucket, key, None).await?;
+        Ok(Some((probe.tag, db, Some(path))))
+    }
+
+    /// Whether the cache directory holds an index file (of this or any location).
+    async fn has_cached_index(&self) -> bool {
+        let Ok(mut dir) = tokio::fs::read_dir(&self.config.cache_dir).await else {
+            return false;
+        };
+        while let Ok(Some(entry)) = dir.next_entry().await {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(INDEX_FILE_PREFIX) && name.ends_with(".db") {
+                return true;
+            }
+        }
+        false
     }
 
     async fn probe(&self) -> Result<Probe, VulnDbError> {
@@ -317,18 +362,20 @@ impl DbCache {
         }
     }
 
+    /// Where the index of `bucket/key` at `tag` is cached.
+    fn cached_path(&self, bucket: &str, key: &str, tag: &str) -> PathBuf {
+        self.config.cache_dir.join(format!(
+            "{INDEX_FILE_PREFIX}{}.db",
+            &sha256_hex(format!("{bucket}/{key}@{tag}").as_bytes())[..24]
+        ))
+    }
+
     async fn load(&self, probe: &Probe) -> Result<(Database, Option<PathBuf>), VulnDbError> {
         let location = self.config.location.describe();
         match &self.config.location {
             DbLocation::File(path) => Ok((open_blocking(path.clone(), &location).await?, None)),
             DbLocation::S3 { bucket, key } => {
-                let dir = &self.config.cache_dir;
-                tokio::fs::create_dir_all(dir).await.map_err(io_err(dir))?;
-                let name = format!(
-                    "portcullis-osv-{}.db",
-                    &sha256_hex(format!("{bucket}/{key}@{}", probe.tag).as_bytes())[..24]
-                );
-                let path = dir.join(name);
+                let path = self.cached_path(bucket, key, &probe.tag);
                 if tokio::fs::try_exists(&path).await.unwrap_or(false) {
                     match open_blocking(path.clone(), &location).await {
                         Ok(db) => return Ok((db, Some(path))),
@@ -338,38 +385,76 @@ impl DbCache {
                         }
                     }
                 }
-                let tmp = dir.join(format!(
-                    "{}.{}.part",
-                    path.file_name().and_then(|n| n.to_str()).unwrap_or("index"),
-                    std::process::id()
-                ));
-                let got = download_to_file(&self.s3, bucket, key, Some(&probe.tag), &tmp).await;
-                self.downloads.fetch_add(1, Ordering::Relaxed);
-                let (actual, _len) = match got {
-                    Ok(Some(v)) => v,
-                    Ok(None) => {
-                        let _ = tokio::fs::remove_file(&tmp).await;
-                        return Err(VulnDbError::DbMissing(location));
-                    }
-                    Err(e) => {
-                        let _ = tokio::fs::remove_file(&tmp).await;
-                        return Err(e);
-                    }
-                };
-                if let Some(expected) = &probe.sha256
-                    && *expected != actual
-                {
-                    let _ = tokio::fs::remove_file(&tmp).await;
-                    return Err(VulnDbError::Sha256Mismatch {
-                        location,
-                        expected: expected.clone(),
-                        actual,
-                    });
-                }
-                tokio::fs::rename(&tmp, &path)
-                    .await
-                    .map_err(io_err(&path))?;
-                Ok((open_blocking(path.clone(), &location).await?, Some(path)))
+                let (_, db, path) = self.download(bucket, key, Some(probe)).await?;
+                Ok((db, Some(path)))
+            }
+        }
+    }
+
+    /// Streams the index to a temporary file (`If-Match` on the probed ETag, when there was a HEAD), checks
+    /// its SHA-256 against the published one, renames it to its cache name (atomic) and opens it.
+    async fn download(
+        &self,
+        bucket: &str,
+        key: &str,
+        probed: Option<&Probe>,
+    ) -> Result<(Probe, Database, PathBuf), VulnDbError> {
+        let location = self.config.location.describe();
+        let dir = &self.config.cache_dir;
+        tokio::fs::create_dir_all(dir).await.map_err(io_err(dir))?;
+        let tmp = dir.join(format!(
+            "{INDEX_FILE_PREFIX}download.{}.part",
+            std::process::id()
+        ));
+        let got =
+            download_to_file(&self.s3, bucket, key, probed.map(|p| p.tag.as_str()), &tmp).await;
+        self.downloads.fetch_add(1, Ordering::Relaxed);
+        let checked = match got {
+            Ok(Some(got)) => match probed {
+                Some(p) => Ok((p.clone(), got.sha256)),
+                None => got
+                    .etag
+                    .map(|tag| {
+                        (
+                            Probe {
+                                tag,
+                                sha256: got.published_sha256,
+                            },
+                            got.sha256,
+                        )
+                    })
+                    .ok_or_else(|| {
+                        request_error("GetObject", bucket, key, "no ETag".into()).into()
+                    }),
+            },
+            Ok(None) => Err(VulnDbError::DbMissing(location.clone())),
+            Err(e) => Err(e),
+        }
+        .and_then(|(probe, actual)| match &probe.sha256 {
+            Some(expected) if *expected != actual => Err(VulnDbError::Sha256Mismatch {
+                location: location.clone(),
+                expected: expected.clone(),
+                actual,
+            }),
+            _ => Ok(probe),
+        });
+        let probe = match checked {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
+        let path = self.cached_path(bucket, key, &probe.tag);
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(io_err(&path))?;
+        match open_blocking(path.clone(), &location).await {
+            Ok(db) => Ok((probe, db, path)),
+            Err(e) => {
+                // not kept in the small /tmp: the next attempt downloads again
+                let _ = tokio::fs::remove_file(&path).await;
+                Err(e)
             }
         }
     }

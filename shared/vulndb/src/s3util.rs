@@ -63,16 +63,33 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Streams `s3://bucket/key` to `dest` (created/truncated), returning the hex SHA-256 of the bytes and
-/// their count. With `if_match`, the GET fails with [`Class::PreconditionFailed`] semantics (a `Request`
-/// error) when the object changed since the HEAD. `Ok(None)`: the object does not exist.
+/// What [`download_to_file`] fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Downloaded {
+    /// Hex SHA-256 of the bytes written.
+    pub sha256: String,
+    /// Bytes written.
+    pub len: u64,
+    /// The object's ETag (unquoted), as the GET returned it.
+    pub etag: Option<String>,
+    /// The `x-amz-meta-sha256` the sync publishes (lowercase hex), as the GET returned it.
+    pub published_sha256: Option<String>,
+}
+
+/// Streams `s3://bucket/key` to `dest` (created/truncated). With `if_match`, the GET fails with
+/// [`Class::PreconditionFailed`] semantics (a `Request` error) when the object changed since the HEAD.
+/// `Ok(None)`: the object does not exist.
+///
+/// The file is not fsynced: it is a cache in the function's `/tmp` (or a sync's scratch file), which does
+/// not outlive the process that would rely on its durability, and every reader checks the bytes (the
+/// index's own checksum, the published SHA-256).
 pub(crate) async fn download_to_file(
     s3: &Client,
     bucket: &str,
     key: &str,
     if_match: Option<&str>,
     dest: &Path,
-) -> Result<Option<(String, u64)>, VulnDbError> {
+) -> Result<Option<Downloaded>, VulnDbError> {
     let out = match s3
         .get_object()
         .bucket(bucket)
@@ -96,6 +113,11 @@ pub(crate) async fn download_to_file(
             };
         }
     };
+    let etag = out.e_tag().map(|e| e.trim_matches('"').to_string());
+    let published_sha256 = out
+        .metadata()
+        .and_then(|m| m.get("sha256"))
+        .map(|s| s.trim().to_ascii_lowercase());
     let mut body = out.body;
     let mut file = tokio::fs::File::create(dest).await.map_err(io_err(dest))?;
     let mut hasher = Sha256::new();
@@ -110,6 +132,10 @@ pub(crate) async fn download_to_file(
         file.write_all(&chunk).await.map_err(io_err(dest))?;
     }
     file.flush().await.map_err(io_err(dest))?;
-    file.sync_all().await.map_err(io_err(dest))?;
-    Ok(Some((hex::encode(hasher.finalize()), n)))
+    Ok(Some(Downloaded {
+        sha256: hex::encode(hasher.finalize()),
+        len: n,
+        etag,
+        published_sha256,
+    }))
 }

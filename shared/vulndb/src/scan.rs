@@ -89,9 +89,14 @@ pub async fn vuln_scan_state(
     let config = ScanConfig::from_env(env)?;
     let cache_config = CacheConfig::from_env(env)?;
     let s3 = portcullis_aws::s3_client(config.common.endpoint_url.as_deref()).await;
-    let policy = Arc::new(portcullis_aws::load_policy(&s3, &config.common.policy).await?);
     let cache = Arc::new(DbCache::new(s3.clone(), cache_config));
-    let db = cache.refresh().await?;
+    // independent round trips: the policy and the index load at once
+    let (policy, db) = tokio::join!(
+        portcullis_aws::load_policy(&s3, &config.common.policy),
+        cache.refresh()
+    );
+    let policy = Arc::new(policy?);
+    let db = db?;
     if let Err(stale) = db.check_policy(&policy.vulnerabilities) {
         // Not fatal: every scan reports it as an unscannable finding until the sync catches up.
         tracing::warn!(error = %stale, "vulnerability database is stale");

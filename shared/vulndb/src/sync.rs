@@ -315,11 +315,12 @@ impl ExportFetcher for S3Fetcher {
             }
         };
         let etag = head.e_tag().map(|e| e.trim_matches('"').to_string());
-        let Some((sha256, size)) =
+        let Some(got) =
             download_to_file(&self.s3, &self.bucket, &key, etag.as_deref(), dest).await?
         else {
             return Ok(None);
         };
+        let (sha256, size) = (got.sha256, got.len);
         Ok(Some(Fetched {
             url: format!("s3://{}/{key}", self.bucket),
             etag,
@@ -442,7 +443,8 @@ async fn sync_in(
                 };
                 tracing::warn!(ecosystem = %eco, error = %fetch_error, "export fetch failed; using the stored copy");
                 match download_to_file(s3, &config.bucket, &key, None, &dest).await? {
-                    Some((sha256, size)) => {
+                    Some(got) => {
+                        let (sha256, size) = (got.sha256, got.len);
                         sources.push(SourceRecord {
                             ecosystem: eco.clone(),
                             origin: "stored".into(),
