@@ -374,3 +374,108 @@ async fn the_pipelines_own_outputs_are_ignored_by_scanners() {
 fn chrono_now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_batch_with_every_result_of_two_artifacts_decides_each_once_and_fails_per_artifact() {
+    // GIVEN two artifacts, each scanned by two tools (inventory, secrets)
+    let w = World::new("batch").await;
+    let policy = policy("version = 1\n[tools]\nenabled = [\"inventory\", \"secrets\"]\n");
+    let inventory = w.scan_state(&policy, Arc::new(EntryInventory));
+    let secrets = w.scan_state(
+        &policy,
+        Arc::new(portcullis_secrets::SecretTool::new().unwrap()),
+    );
+    let fan_in = w.fan_in_state(&policy, QuarantineMode::Tag);
+    let a = w.upload("a.txt", b"first\n", None).await;
+    let b = w.upload("b.txt", b"second\n", None).await;
+    let (id_a, id_b) = (artifact_id(&a), artifact_id(&b));
+    for state in [&inventory, &secrets] {
+        let resp = handle_scan(
+            state,
+            lambda_event(sqs_batch("portcullis-tool", &[a.clone(), b.clone()])),
+        )
+        .await
+        .unwrap();
+        assert!(resp.batch_item_failures.is_empty());
+    }
+    // every "result stored" notification twice (at-least-once delivery), all in one batch
+    let mut notes = result_events(&w).await;
+    assert_eq!(notes.len(), 4);
+    notes.extend(notes.clone());
+
+    // WHEN the fan-in gets that batch
+    let resp = handle_fan_in(
+        &fan_in,
+        lambda_event(sqs_batch("portcullis-fan-in", &notes)),
+    )
+    .await
+    .unwrap();
+
+    // THEN no item fails, and each artifact has its one chain and its tags
+    assert!(resp.batch_item_failures.is_empty(), "{resp:?}");
+    let mut chains = w.result_keys("chains/").await;
+    chains.sort();
+    let mut want = vec![format!("chains/{id_a}.json"), format!("chains/{id_b}.json")];
+    want.sort();
+    assert_eq!(chains, want);
+    for key in ["a.txt", "b.txt"] {
+        let tags = w.tags(&w.artifacts, key).await;
+        assert_eq!(
+            tags.get("portcullis-status").map(String::as_str),
+            Some("CLEAN")
+        );
+    }
+
+    // GIVEN a third artifact whose stored secrets result is corrupt, batched with a fourth one
+    let c = w.upload("c.txt", b"third\n", None).await;
+    let d = w.upload("d.txt", b"fourth\n", None).await;
+    let (id_c, id_d) = (artifact_id(&c), artifact_id(&d));
+    for state in [&inventory, &secrets] {
+        handle_scan(
+            state,
+            lambda_event(sqs_batch("portcullis-tool", &[c.clone(), d.clone()])),
+        )
+        .await
+        .unwrap();
+    }
+    let corrupt = format!("results/{id_c}/secrets.json");
+    w.s3.put_object()
+        .bucket(&w.results)
+        .key(&corrupt)
+        .body(b"{ not json".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let notes: Vec<serde_json::Value> = [
+        format!("results/{id_c}/inventory.json"),
+        format!("results/{id_d}/inventory.json"),
+        corrupt.clone(),
+        format!("results/{id_d}/secrets.json"),
+    ]
+    .iter()
+    .map(|k| eventbridge_created(&w.results, k, 100, "0", None))
+    .collect();
+    let batch = sqs_batch("portcullis-fan-in", &notes);
+    let ids: Vec<String> = batch["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["messageId"].as_str().unwrap().to_string())
+        .collect();
+
+    // WHEN the fan-in gets them in one batch
+    let resp = handle_fan_in(&fan_in, lambda_event(batch)).await.unwrap();
+
+    // THEN both of c's messages fail (SQS redelivers them), d's two succeed and d is decided
+    let mut failed: Vec<String> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    failed.sort();
+    let mut want = vec![ids[0].clone(), ids[2].clone()];
+    want.sort();
+    assert_eq!(failed, want);
+    assert!(fan_in.store.chain(&id_c).await.unwrap().is_none());
+    assert!(fan_in.store.chain(&id_d).await.unwrap().is_some());
+}

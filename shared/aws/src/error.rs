@@ -5,7 +5,7 @@
 use crate::events::EventError;
 
 /// Errors talking to S3.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum S3Error {
     /// The object (or that version of it) does not exist.
@@ -43,7 +43,7 @@ pub enum S3Error {
 }
 
 /// Configuration errors (cold start).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// A required environment variable is not set.
@@ -67,8 +67,9 @@ pub enum ConfigError {
     },
 }
 
-/// Errors of a handler invocation.
-#[derive(Debug, thiserror::Error)]
+/// Errors of a handler invocation. `Clone`: one failure of an artifact fails every batch item that was about
+/// that artifact.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum HandlerError {
     /// The payload is not an accepted event (never retried usefully).

@@ -101,6 +101,11 @@ pub struct ActionReport {
 }
 
 /// Handles one invocation.
+///
+/// Dead letters are recorded first, item by item. Then each artifact the batch is about is completed
+/// **once**, whatever number of its tools' results the batch carries (the four tools of one upload usually
+/// finish within one batching window), and the distinct artifacts concurrently. A failure fails every item
+/// of that artifact, so SQS redelivers all of them.
 pub async fn handle_fan_in(
     state: &FanInState,
     event: LambdaEvent<Value>,
@@ -108,20 +113,34 @@ pub async fn handle_fan_in(
     let items = parse_event(&event.payload)?;
     let total = items.len();
     let mut failures: Vec<(Item, HandlerError)> = Vec::new();
+    let mut pending: Vec<(ArtifactId, Vec<Item>)> = Vec::new();
     for item in items {
-        let res = process_item(state, &item).await;
+        match plan_item(state, &item).await {
+            Ok(Some(id)) => match pending.iter_mut().find(|(a, _)| *a == id) {
+                Some((_, same)) => same.push(item),
+                None => pending.push((id, vec![item])),
+            },
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(message_id = %item.message_id, error_type = e.error_type(), error = %crate::error_chain(&e), "item failed");
+                failures.push((item, e));
+            }
+        }
+    }
+    let completed =
+        futures::future::join_all(pending.iter().map(|(id, _)| complete(state, id))).await;
+    for ((id, its_items), res) in pending.into_iter().zip(completed) {
         if let Err(e) = res {
-            tracing::error!(message_id = %item.message_id, error_type = e.error_type(), error = %crate::error_chain(&e), "item failed");
-            failures.push((item, e));
+            tracing::error!(artifact_id = %id, items = its_items.len(), error_type = e.error_type(), error = %crate::error_chain(&e), "artifact failed");
+            failures.extend(its_items.into_iter().map(|item| (item, e.clone())));
         }
     }
     batch_response(total, failures)
 }
 
-async fn process_item(
-    state: &FanInState,
-    item: &Item,
-) -> Result<Option<FanInOutcome>, HandlerError> {
+/// Classifies one item: `Some(artifact)` when it asks for that artifact's chain to be completed (a stored
+/// tool result, or a dead letter — recorded here), `None` when it is ignored.
+async fn plan_item(state: &FanInState, item: &Item) -> Result<Option<ArtifactId>, HandlerError> {
     let parsed = item
         .parsed
         .as_ref()
@@ -132,7 +151,7 @@ async fn process_item(
         .and_then(|arn| state.config.dlq_slot(arn));
     if let Some(slot) = dlq_slot {
         return match state.router.for_scanner(parsed) {
-            Route::Artifact(artifact) => record_dead_letter(state, artifact, slot).await.map(Some),
+            Route::Artifact(artifact) => store_dead_letter(state, artifact, slot).await.map(Some),
             other => {
                 tracing::info!(message_id = %item.message_id, route = ?other, slot, "dead letter without an artifact; ignored");
                 Ok(None)
@@ -142,7 +161,7 @@ async fn process_item(
     match state.router.for_pipeline_output(parsed) {
         Route::ToolResult { artifact_id, slot } => {
             tracing::info!(%artifact_id, slot, "tool outcome stored");
-            complete(state, &artifact_id).await.map(Some)
+            Ok(Some(artifact_id))
         }
         other => {
             tracing::info!(message_id = %item.message_id, route = ?other, "ignored");
@@ -157,6 +176,17 @@ pub async fn record_dead_letter(
     artifact: ArtifactRef,
     slot: &str,
 ) -> Result<FanInOutcome, HandlerError> {
+    let id = store_dead_letter(state, artifact, slot).await?;
+    complete(state, &id).await
+}
+
+/// Stores a `dead_lettered` tool error for `slot` (a no-op when the tool did report) and returns the
+/// artifact's id.
+async fn store_dead_letter(
+    state: &FanInState,
+    artifact: ArtifactRef,
+    slot: &str,
+) -> Result<ArtifactId, HandlerError> {
     let id = artifact.artifact_id();
     let err = tool_error(
         slot,
@@ -173,16 +203,18 @@ pub async fn record_dead_letter(
             tracing::info!(artifact_id = %id, slot, "tool had already reported; dead letter ignored")
         }
     }
-    complete(state, &id).await
+    Ok(id)
 }
 
 /// Builds the chain when every required tool has reported, and applies the actions.
 pub async fn complete(state: &FanInState, id: &ArtifactId) -> Result<FanInOutcome, HandlerError> {
-    if let Some(chain) = state.store.chain(id).await? {
+    // Both reads at once: the chain usually does not exist yet, and then the results are needed.
+    let (chain, results) = tokio::join!(state.store.chain(id), state.store.results(id));
+    if let Some(chain) = chain? {
         let report = apply_actions(state, chain).await?;
         return Ok(FanInOutcome::Reapplied(Box::new(report)));
     }
-    let results = state.store.results(id).await?;
+    let results = results?;
     let missing: Vec<String> = state
         .policy
         .tools
@@ -243,15 +275,20 @@ pub async fn apply_actions(
         ));
     };
     let ours = chain_tags(&chain);
-    let mut tags = apply_tags(&state.s3, obj, &ours).await?;
-    if tags == TagOutcome::ObjectMissing
-        && let Some(dest) = quarantine_location(obj, &state.config.quarantine)
-        && chain.verdict == portcullis_core::Verdict::Quarantined
-    {
-        // a retry after the move: make sure the moved copy carries the verdict
-        tags = apply_tags(&state.s3, &dest, &ours).await?;
-    }
-    let sbom = state.store.put_sbom(&chain).await?;
+    let tagging = async {
+        let tags = apply_tags(&state.s3, obj, &ours).await?;
+        if tags == TagOutcome::ObjectMissing
+            && let Some(dest) = quarantine_location(obj, &state.config.quarantine)
+            && chain.verdict == portcullis_core::Verdict::Quarantined
+        {
+            // a retry after the move: make sure the moved copy carries the verdict
+            return apply_tags(&state.s3, &dest, &ours).await;
+        }
+        Ok(tags)
+    };
+    // The SBOM goes to the results bucket: independent of the artifact's tags, written meanwhile. The move
+    // waits for both (it copies the tagged object).
+    let (tags, sbom) = tokio::try_join!(tagging, state.store.put_sbom(&chain))?;
     let moved = quarantine_move(&state.s3, &chain, &state.config.quarantine).await?;
     tracing::info!(
         artifact_id = %chain.artifact_id,

@@ -137,20 +137,29 @@ impl ResultStore {
         .await
     }
 
-    /// Every stored result of an artifact.
+    /// Every stored result of an artifact, in key order. The objects are fetched concurrently: one LIST and
+    /// then one round trip for all of them, not one per tool.
     pub async fn results(&self, id: &ArtifactId) -> Result<Vec<StoredResult>, S3Error> {
         let prefix = format!("{RESULTS_PREFIX}{id}/");
-        let mut out = Vec::new();
-        for key in list_keys(&self.s3, &self.bucket, &prefix).await? {
-            if !key.ends_with(".json") {
-                continue;
-            }
-            let Some(bytes) = get_bytes(&self.s3, &self.bucket, &key).await? else {
+        let keys: Vec<String> = list_keys(&self.s3, &self.bucket, &prefix)
+            .await?
+            .into_iter()
+            .filter(|k| k.ends_with(".json"))
+            .collect();
+        let fetched = futures::future::try_join_all(
+            keys.iter()
+                .map(|key| get_bytes(&self.s3, &self.bucket, key)),
+        )
+        .await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for (key, bytes) in keys.into_iter().zip(fetched) {
+            // listed, then deleted before the GET (a lifecycle rule): as if it had not been listed
+            let Some(bytes) = bytes else {
                 continue;
             };
             let r: StoredResult = serde_json::from_slice(&bytes).map_err(|e| S3Error::Corrupt {
                 bucket: self.bucket.clone(),
-                key: key.clone(),
+                key,
                 what: "stored tool result",
                 message: e.to_string(),
             })?;
