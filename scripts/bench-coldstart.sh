@@ -2,7 +2,8 @@
 # Cold start of every pipeline function (fresh process → first response) on release binaries, against real
 # moto S3/SQS/EventBridge and a tansu broker on 127.0.0.1; see scripts/bench_coldstart.py for what is timed.
 #   scripts/bench-coldstart.sh [FILE] [REPS]     default: the clean sample, 5 repetitions
-# Env: PROFILE (default release), JSON (write the medians there).
+# Env: PROFILE (default release), JSON (write the medians there), BENCH_RUST_LOG (the functions' RUST_LOG;
+# default warn; with info the per-run logs in the work dir carry load/warm-up timings).
 source "$(dirname "$0")/lib.sh"
 root=$(repo_root)
 cd "$root"

@@ -97,7 +97,7 @@ def cold_invoke(stack, fn, event, log_dir, rep):
     api = RuntimeApi(event)
     env = stack.function_env(fn)
     env["AWS_LAMBDA_RUNTIME_API"] = api.addr
-    env["RUST_LOG"] = "warn"
+    env["RUST_LOG"] = os.environ.get("BENCH_RUST_LOG", "warn")  # e.g. info: timings in the per-run logs
     if fn == "vuln-scan":  # a new sandbox has an empty /tmp: the index is downloaded every time
         env["VULN_DB_CACHE_DIR"] = tempfile.mkdtemp(prefix="vulndb-", dir=log_dir)
     with open(os.path.join(log_dir, f"{fn}.{rep}.log"), "w") as out:

@@ -47,10 +47,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 async fn init() -> anyhow::Result<Handler> {
     let common = CommonConfig::from_env(&ProcessEnv).context("configuration")?;
     let kafka = KafkaConfig::from_env().context("Kafka configuration")?;
-    let publisher = KafkaPublisher::connect(kafka)
-        .await
-        .context("Kafka producer")?;
-    let s3 = portcullis_aws::s3::s3_client(common.endpoint_url.as_deref()).await;
+    // The broker warm-up and the AWS SDK's setup are independent: done at once.
+    let (publisher, s3) = tokio::join!(
+        KafkaPublisher::connect(kafka),
+        portcullis_aws::s3::s3_client(common.endpoint_url.as_deref())
+    );
+    let publisher = publisher.context("Kafka producer")?;
     Ok(Handler::new(
         Arc::new(publisher),
         Arc::new(S3Chains(s3)),
