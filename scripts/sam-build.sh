@@ -30,6 +30,16 @@ ensure_sam
 # cargo-lambda finds zig through the ziglang module of the python on PATH.
 export PATH="$VENV/bin:$PATH"
 export CARGO_TARGET_DIR="${SAM_CARGO_TARGET_DIR:-$PORTCULLIS_CACHE/target-lambda}"
+# librdkafka 2.12's CMake build writes `#define WITH_OAUTHBEARER_OIDC 0` and then tests it with #ifdef, so
+# rdkafka_conf.c includes <curl/curl.h> even without curl (we build it without: no OIDC, no curl symbol
+# is referenced). A host build finds the header in /usr/include; zig's cross sysroot does not. Give the
+# Lambda targets' C compiles a directory holding only the curl headers (Debian's libcurl4-openssl-dev).
+ensure_apt libcurl4-openssl-dev
+curl_h=$(find /usr/include -path '*/curl/curl.h' -print -quit)
+[[ -n $curl_h ]] || { echo "no curl/curl.h under /usr/include" >&2; exit 1; }
+curl_inc="$PORTCULLIS_CACHE/lambda-curl-include"
+mkdir -p "$curl_inc/curl" && cp "$(dirname "$curl_h")"/*.h "$curl_inc/curl/"
+export CFLAGS_x86_64_unknown_linux_gnu="-I$curl_inc" CFLAGS_aarch64_unknown_linux_gnu="-I$curl_inc"
 export SAM_CLI_TELEMETRY=0
 check_disk_space "$CARGO_TARGET_DIR" 8
 
