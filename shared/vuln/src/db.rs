@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -225,8 +226,8 @@ struct EcoIndex {
     scheme: Scheme,
     entry: usize,
     names: HashMap<String, u32, FastHash>,
-    /// One lookup index per package, parallel to the ecosystem's packages.
-    lookup: Vec<PackageLookup>,
+    /// One lookup index per package, parallel to the ecosystem's packages, built on its first query.
+    lookup: Vec<OnceLock<PackageLookup>>,
 }
 
 /// FxHash-style hasher for the name maps: keys are short package names from the index itself (not chosen
@@ -266,7 +267,9 @@ type FastHash = std::hash::BuildHasherDefault<FastHasher>;
 /// the OSV data) is evaluated entry by entry instead.
 const MAX_CELL_ENTRIES: usize = 1 << 22;
 
-/// The lookup table of one package, built on load. The distinct versions named by the events of all its
+/// The lookup table of one package, built when the package is first queried (a cold start decodes the
+/// index and names its packages; parsing event versions and building tables for every package would cost
+/// more than the decoding and is only needed for the packages an artifact contains). The distinct versions named by the events of all its
 /// ranges, sorted, cut the version line into cells: `2j` is the open gap just below point `j` (`2k` the
 /// gap above the last of `k` points) and `2j + 1` is point `j` itself. Range membership only depends on how
 /// a version compares with the event versions, so it is constant within a cell: the table lists, per cell,
@@ -274,6 +277,8 @@ const MAX_CELL_ENTRIES: usize = 1 << 22;
 /// cell's list (plus a bisection of the explicit versions), whatever the number of advisories.
 #[derive(Debug, Default)]
 struct PackageLookup {
+    /// Per entry, per range: the events' versions parsed under the ecosystem's scheme.
+    keys: Vec<Vec<Vec<ParsedVersion>>>,
     /// No table (comparator inconsistent with the points' order, or too large): evaluate every entry.
     linear: bool,
     points: Vec<ParsedVersion>,
@@ -353,7 +358,13 @@ impl PackageLookup {
     }
 
     fn build(affected: &[Affected], scheme: Scheme) -> PackageLookup {
-        let mut out = PackageLookup::default();
+        let mut out = PackageLookup {
+            keys: affected
+                .iter()
+                .map(|a| a.ranges.iter().map(|r| r.parsed_keys(scheme)).collect())
+                .collect(),
+            ..PackageLookup::default()
+        };
         // Maven's ComparableVersion is not transitive (4.0.0-1 < 4.0.0.Alpha1 < 4.0.0 < 4.0.0-1), so no
         // sorted table can agree with comparing against each event: Maven packages are walked entry by entry.
         if scheme == Scheme::Maven {
@@ -378,9 +389,9 @@ impl PackageLookup {
             .sort_by(|x, y| version_of(x).cmp(version_of(y)).then(x.cmp(y)));
         // Points: every event version except `introduced: 0` (always satisfied), sorted, deduplicated.
         let mut points: Vec<&ParsedVersion> = Vec::new();
-        for a in affected {
-            for r in &a.ranges {
-                for (e, k) in r.events.iter().zip(&r.keys) {
+        for (a, keys) in affected.iter().zip(&out.keys) {
+            for (r, keys) in a.ranges.iter().zip(keys) {
+                for (e, k) in r.events.iter().zip(keys) {
                     if !matches!(e, Event::Introduced(v) if v == "0") {
                         points.push(k);
                     }
@@ -395,22 +406,22 @@ impl PackageLookup {
         // Per entry: the cells its ranges cover, as merged [start, end) intervals.
         let mut covered: Vec<Vec<(usize, usize)>> = Vec::with_capacity(affected.len());
         let mut total = 0usize;
-        for a in affected {
+        for (ai, a) in affected.iter().enumerate() {
             let mut iv: Vec<(usize, usize)> = Vec::new();
-            for r in &a.ranges {
-                if r.keys.len() != r.events.len() {
+            for (ri, r) in a.ranges.iter().enumerate() {
+                let Some(keys) = out.keys.get(ai).and_then(|k| k.get(ri)) else {
                     out.linear = true;
                     return out;
-                }
+                };
                 // Each event's point; an event version that does not find itself means the comparator
                 // disagrees with the sorted order: no table for this package.
                 let mut pts: Vec<Option<usize>> = Vec::with_capacity(r.events.len());
-                for (e, k) in r.events.iter().zip(&r.keys) {
+                for (e, k) in r.events.iter().zip(keys) {
                     if matches!(e, Event::Introduced(v) if v == "0") {
                         pts.push(None);
                     } else {
                         let c = out.cell(k, scheme);
-                        if c % 2 == 0 {
+                        if c.is_multiple_of(2) {
                             out.linear = true;
                             return out;
                         }
@@ -651,11 +662,36 @@ fn sort_events(events: &mut [Event], scheme: Scheme) {
     }
 }
 
+impl Range {
+    /// The events' versions parsed under `scheme` (the builder's copy when it has one).
+    fn parsed_keys(&self, scheme: Scheme) -> Vec<ParsedVersion> {
+        if self.keys.len() == self.events.len() {
+            return self.keys.clone();
+        }
+        self.events
+            .iter()
+            .map(|e| ParsedVersion::parse(scheme, e.version()))
+            .collect()
+    }
+}
+
 /// Whether `version` is inside a range (osv-scalibr's walk over sorted events).
 fn range_contains(range: &Range, scheme: Scheme, version: &str, parsed: &ParsedVersion) -> bool {
-    let pre_parsed = range.keys.len() == range.events.len();
+    range_contains_keyed(range, &range.keys, scheme, version, parsed)
+}
+
+/// [`range_contains`] with the events' parsed versions (`keys`, one per event; else each event is parsed
+/// when compared).
+fn range_contains_keyed(
+    range: &Range,
+    keys: &[ParsedVersion],
+    scheme: Scheme,
+    version: &str,
+    parsed: &ParsedVersion,
+) -> bool {
+    let pre_parsed = keys.len() == range.events.len();
     let cmp = |i: usize, v: &str| -> Ordering {
-        match range.keys.get(i) {
+        match keys.get(i) {
             Some(k) if pre_parsed => parsed.compare(k, scheme),
             _ => scheme.compare(version, v),
         }
@@ -688,6 +724,18 @@ impl Affected {
 
     /// [`Affected::contains`] with the (trimmed) version already parsed under `scheme`.
     pub fn contains_parsed(&self, scheme: Scheme, version: &str, parsed: &ParsedVersion) -> bool {
+        self.contains_keyed(&[], scheme, version, parsed)
+    }
+
+    /// [`Affected::contains_parsed`] with its ranges' parsed event versions (`keys[range]`; a range
+    /// without them parses its events as it compares).
+    fn contains_keyed(
+        &self,
+        keys: &[Vec<ParsedVersion>],
+        scheme: Scheme,
+        version: &str,
+        parsed: &ParsedVersion,
+    ) -> bool {
         if version.is_empty() {
             return true;
         }
@@ -700,7 +748,11 @@ impl Affected {
         }
         self.ranges
             .iter()
-            .any(|r| range_contains(r, scheme, version, parsed))
+            .enumerate()
+            .any(|(i, r)| match keys.get(i) {
+                Some(k) => range_contains_keyed(r, k, scheme, version, parsed),
+                None => range_contains(r, scheme, version, parsed),
+            })
     }
 }
 
@@ -1173,23 +1225,11 @@ impl Database {
 
     fn from_body(mut body: Body) -> Result<Database, DbError> {
         for eco in &mut body.ecosystems {
-            let scheme = scheme_for(&eco.name);
             for p in &mut eco.packages {
                 for a in &mut p.affected {
                     // Explicit versions are searched by bisection.
                     if !a.versions.is_sorted() {
                         a.versions.sort();
-                    }
-                    for r in a
-                        .ranges
-                        .iter_mut()
-                        .filter(|r| r.keys.len() != r.events.len())
-                    {
-                        r.keys = r
-                            .events
-                            .iter()
-                            .map(|e| ParsedVersion::parse(scheme, e.version()))
-                            .collect();
                     }
                 }
             }
@@ -1212,7 +1252,7 @@ impl Database {
                 let pi = u32::try_from(pi)
                     .map_err(|_| DbError::Inconsistent("too many packages".to_string()))?;
                 names.insert(p.name.clone(), pi);
-                lookup.push(PackageLookup::build(&p.affected, scheme));
+                lookup.push(OnceLock::new());
             }
             index.insert(
                 eco.name.clone(),
@@ -1225,6 +1265,15 @@ impl Database {
             );
         }
         Ok(Database { body, index })
+    }
+
+    /// How many packages have had their lookup prepared (parsed event versions + table): each is prepared
+    /// on its first query, none at load.
+    pub fn prepared_packages(&self) -> usize {
+        self.index
+            .values()
+            .map(|ix| ix.lookup.iter().filter(|l| l.get().is_some()).count())
+            .sum()
     }
 
     /// The database's metadata.
@@ -1338,10 +1387,11 @@ impl Database {
             return out;
         }
         let version = version.trim();
-        let table = ix
+        let prepared = ix
             .lookup
             .get(pi as usize)
-            .filter(|t| use_table && !t.linear);
+            .map(|cell| cell.get_or_init(|| PackageLookup::build(entries, ix.scheme)));
+        let table = prepared.filter(|t| use_table && !t.linear);
         match table {
             Some(t) if !version.is_empty() => {
                 let parsed = ParsedVersion::parse(ix.scheme, version);
@@ -1380,12 +1430,15 @@ impl Database {
             _ => {
                 let parsed = ParsedVersion::parse(ix.scheme, version);
                 let mut last = None;
-                for a in entries {
+                for (ei, a) in entries.iter().enumerate() {
                     // Entries of one advisory are adjacent; skip the rest once it matched.
                     if last == Some(a.advisory) || !release_wanted(release, a) {
                         continue;
                     }
-                    if a.contains_parsed(ix.scheme, version, &parsed) {
+                    let keys = prepared
+                        .and_then(|t| t.keys.get(ei))
+                        .map_or(&[][..], Vec::as_slice);
+                    if a.contains_keyed(keys, ix.scheme, version, &parsed) {
                         last = Some(a.advisory);
                         self.push_match(&mut out, a, release);
                     }

@@ -316,8 +316,18 @@ fn file_round_trip() {
     let back = Database::open(&path).unwrap();
     assert_eq!(back.metadata(), db.metadata());
     assert_eq!(back.advisories(), db.advisories());
+    // a load prepares no package's lookup; a query prepares its package's, once
+    assert_eq!(back.prepared_packages(), 0);
     assert_eq!(ids(&back, "Debian:12", "openssl", "2.5-1"), ["DEB-1"]);
+    assert_eq!(back.prepared_packages(), 1);
+    assert_eq!(ids(&back, "Debian:12", "openssl", "2.5-1"), ["DEB-1"]);
+    assert_eq!(
+        ids(&back, "Debian:12", "openssl", "9.9-1"),
+        ids(&db, "Debian:12", "openssl", "9.9-1")
+    );
+    assert_eq!(back.prepared_packages(), 1);
     assert_eq!(ids(&back, "PyPI", "foo-bar-baz", "1!2.0"), ["PY-EPOCH"]);
+    assert_eq!(back.prepared_packages(), 2);
 }
 
 #[test]
