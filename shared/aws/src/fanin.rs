@@ -170,16 +170,6 @@ async fn plan_item(state: &FanInState, item: &Item) -> Result<Option<ArtifactId>
     }
 }
 
-/// Records that `slot` dead-lettered on `artifact`, then tries to complete the chain.
-pub async fn record_dead_letter(
-    state: &FanInState,
-    artifact: ArtifactRef,
-    slot: &str,
-) -> Result<FanInOutcome, HandlerError> {
-    let id = store_dead_letter(state, artifact, slot).await?;
-    complete(state, &id).await
-}
-
 /// Stores a `dead_lettered` tool error for `slot` (a no-op when the tool did report) and returns the
 /// artifact's id.
 async fn store_dead_letter(

@@ -21,7 +21,7 @@ fn main() {
     );
     let t = Instant::now();
     for r in &set.rules {
-        r.regex.get().unwrap();
+        r.regex.get(&r.id).unwrap();
     }
     println!(
         "then building every rule regex {:.1} ms",

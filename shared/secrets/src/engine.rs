@@ -230,13 +230,7 @@ fn scan_window(
         {
             continue;
         }
-        let regex = rule.regex.get().map_err(|message| {
-            io::Error::other(crate::rules::RuleError::Regex {
-                rule_id: rule.id.clone(),
-                what: "regex".to_string(),
-                message,
-            })
-        })?;
+        let regex = rule.regex.get(&rule.id).map_err(io::Error::other)?;
         for caps in regex.captures_iter(hay) {
             let Some(whole) = caps.get_match() else {
                 continue;

@@ -285,12 +285,12 @@ impl RuleRegex {
         }
     }
 
-    /// The built regex (building it now if this is its first use).
-    pub fn get(&self) -> Result<&meta::Regex, String> {
+    /// The built regex (building it now if this is its first use); a build failure names `rule_id`.
+    pub fn get(&self, rule_id: &str) -> Result<&meta::Regex, RuleError> {
         self.built
             .get_or_init(|| build_regex(&self.hir))
             .as_ref()
-            .map_err(Clone::clone)
+            .map_err(|message| regex_error(rule_id, "regex", message.clone()))
     }
 
     /// Whether the automata have been built.
@@ -379,7 +379,7 @@ impl RuleFile {
             let (hir, max_len, groups) = parse_pattern(&id, "regex", pattern)?;
             let regex = RuleRegex::new(hir);
             if build == Build::Eager {
-                regex.get().map_err(|m| regex_error(&id, "regex", m))?;
+                regex.get(&id)?;
             }
             let secret_group = match r.secret_group {
                 Some(g) if g > groups => {
@@ -591,10 +591,10 @@ mod tests {
         for rule in &set.rules {
             // the lazy build of every embedded rule succeeds (what Build::Lazy relies on)
             assert!(
-                rule.regex.get().is_ok(),
+                rule.regex.get(&rule.id).is_ok(),
                 "{}: {:?}",
                 rule.id,
-                rule.regex.get()
+                rule.regex.get(&rule.id)
             );
             assert!(
                 !rule.examples.is_empty(),

@@ -32,7 +32,10 @@ use portcullis_aws::config::Env;
 use portcullis_vuln::Database;
 
 use crate::error::{VulnDbError, io_err};
-use crate::s3util::{Class, classify, download_to_file, parse_s3_uri, request_error, sha256_hex};
+use crate::s3util::{
+    Class, Downloaded, classify, download_to_file, parse_s3_uri, published_sha256, request_error,
+    sha256_hex,
+};
 
 /// File-name prefix of cached indexes (and their partial downloads) in the cache directory.
 const INDEX_FILE_PREFIX: &str = "portcullis-osv-";
@@ -338,11 +341,10 @@ impl DbCache {
                             .ok_or_else(|| {
                                 request_error("HeadObject", bucket, key, "no ETag".into())
                             })?;
-                        let sha256 = out
-                            .metadata()
-                            .and_then(|m| m.get("sha256"))
-                            .map(|s| s.trim().to_ascii_lowercase());
-                        Ok(Probe { tag, sha256 })
+                        Ok(Probe {
+                            tag,
+                            sha256: published_sha256(out.metadata()),
+                        })
                     }
                     Err(e) => match classify(&e) {
                         Class::NotFound => {
@@ -409,35 +411,7 @@ impl DbCache {
         let got =
             download_to_file(&self.s3, bucket, key, probed.map(|p| p.tag.as_str()), &tmp).await;
         self.downloads.fetch_add(1, Ordering::Relaxed);
-        let checked = match got {
-            Ok(Some(got)) => match probed {
-                Some(p) => Ok((p.clone(), got.sha256)),
-                None => got
-                    .etag
-                    .map(|tag| {
-                        (
-                            Probe {
-                                tag,
-                                sha256: got.published_sha256,
-                            },
-                            got.sha256,
-                        )
-                    })
-                    .ok_or_else(|| {
-                        request_error("GetObject", bucket, key, "no ETag".into()).into()
-                    }),
-            },
-            Ok(None) => Err(VulnDbError::DbMissing(location.clone())),
-            Err(e) => Err(e),
-        }
-        .and_then(|(probe, actual)| match &probe.sha256 {
-            Some(expected) if *expected != actual => Err(VulnDbError::Sha256Mismatch {
-                location: location.clone(),
-                expected: expected.clone(),
-                actual,
-            }),
-            _ => Ok(probe),
-        });
+        let checked = got.and_then(|got| check_download(bucket, key, &location, probed, got));
         let probe = match checked {
             Ok(p) => p,
             Err(e) => {
@@ -458,6 +432,37 @@ impl DbCache {
             }
         }
     }
+}
+
+/// What a download holds: the probed object, or (no HEAD before it) the object the GET returned, named by
+/// its ETag; its bytes checked against the published SHA-256. `got` is `None` when the object is missing.
+fn check_download(
+    bucket: &str,
+    key: &str,
+    location: &str,
+    probed: Option<&Probe>,
+    got: Option<Downloaded>,
+) -> Result<Probe, VulnDbError> {
+    let got = got.ok_or_else(|| VulnDbError::DbMissing(location.to_string()))?;
+    let probe = match probed {
+        Some(p) => p.clone(),
+        None => Probe {
+            tag: got
+                .etag
+                .ok_or_else(|| request_error("GetObject", bucket, key, "no ETag".into()))?,
+            sha256: got.published_sha256,
+        },
+    };
+    if let Some(expected) = &probe.sha256
+        && *expected != got.sha256
+    {
+        return Err(VulnDbError::Sha256Mismatch {
+            location: location.to_string(),
+            expected: expected.clone(),
+            actual: got.sha256,
+        });
+    }
+    Ok(probe)
 }
 
 async fn open_blocking(path: PathBuf, location: &str) -> Result<Database, VulnDbError> {

@@ -63,6 +63,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The SHA-256 the sync publishes as `x-amz-meta-sha256` (lowercase hex), from a HEAD's or a GET's metadata.
+pub(crate) fn published_sha256(
+    metadata: Option<&std::collections::HashMap<String, String>>,
+) -> Option<String> {
+    metadata
+        .and_then(|m| m.get("sha256"))
+        .map(|s| s.trim().to_ascii_lowercase())
+}
+
 /// What [`download_to_file`] fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Downloaded {
@@ -114,10 +123,7 @@ pub(crate) async fn download_to_file(
         }
     };
     let etag = out.e_tag().map(|e| e.trim_matches('"').to_string());
-    let published_sha256 = out
-        .metadata()
-        .and_then(|m| m.get("sha256"))
-        .map(|s| s.trim().to_ascii_lowercase());
+    let published_sha256 = published_sha256(out.metadata());
     let mut body = out.body;
     let mut file = tokio::fs::File::create(dest).await.map_err(io_err(dest))?;
     let mut hasher = Sha256::new();
