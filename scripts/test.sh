@@ -60,5 +60,5 @@ if [[ ${SKIP_LINT:-0} != 1 ]]; then
   cargo clippy --workspace --all-targets --locked -- -D warnings
 fi
 log "cargo test"
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --no-fail-fast "$@"
 log "test suite finished in $((SECONDS - start)) s"

@@ -509,8 +509,13 @@ mod tests {
     async fn local_file_is_loaded_once_and_missing_fails_fast() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("osv.db");
-        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/osv/npm/GHSA-p6mc-m468-83gw.json");
+        // A minimal OSV record of its own: the test does not depend on where the clone sits.
+        let data = dir.path().join("GHSA-test.json");
+        std::fs::write(
+            &data,
+            r#"{"id":"GHSA-test","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"npm","name":"lodash"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"4.17.19"}]}]}]}"#,
+        )
+        .unwrap();
         portcullis_vuln::build_command(&[data], &path).unwrap();
         let s3 = portcullis_aws::local_s3_client("http://127.0.0.1:9");
         let cfg = |p: PathBuf| CacheConfig {
