@@ -124,17 +124,23 @@ impl LicenseTool {
         config: &ToolConfiguration,
         ctx: &ToolContext,
     ) -> Result<ToolResult, ToolError> {
+        self.analyze_with_store(source, config, ctx, || detect::store().is_some())
+    }
+
+    /// The scan, with `store_ready` telling whether the licence store is usable. The store is only waited
+    /// for when a text needs it (a licence file, a source header), so an artifact without any does not wait
+    /// for the store's background load at a cold start. If a text needed it and it is unusable, the whole
+    /// scan is a `failed` tool error — never a result that silently lacks the detected licences.
+    fn analyze_with_store(
+        &self,
+        source: &dyn ArtifactSource,
+        config: &ToolConfiguration,
+        ctx: &ToolContext,
+        store_ready: fn() -> bool,
+    ) -> Result<ToolResult, ToolError> {
         let settings = LicenseSettings::from_value(&config.settings).map_err(|m| {
             tool_error(TOOL_NAME, &ctx.artifact_id, ToolErrorKind::Misconfigured, m)
         })?;
-        if settings.detect_texts && detect::store().is_none() {
-            return Err(tool_error(
-                TOOL_NAME,
-                &ctx.artifact_id,
-                ToolErrorKind::Failed,
-                "the embedded SPDX licence store could not be loaded",
-            ));
-        }
         let policy = ctx.policy.licenses.clone();
         let visitor = LicenseVisitor {
             settings,
@@ -142,28 +148,34 @@ impl LicenseTool {
             errors: Vec::new(),
             buf: Vec::new(),
             headers_seen: std::collections::HashSet::new(),
+            store_ready,
+            store_unusable: false,
         };
-        Ok(run_walk(
-            TOOL_NAME,
-            self.version(),
-            source,
-            ctx,
-            visitor,
-            |v, _| {
-                let findings = findings_for(&v.observations, &policy);
-                tracing::info!(
-                    tool = TOOL_NAME,
-                    observations = v.observations.len(),
-                    findings = findings.len(),
-                    "licence scan finished"
-                );
-                VisitorOutput {
-                    findings,
-                    inventory: None,
-                    errors: v.errors,
-                }
-            },
-        ))
+        let mut store_unusable = false;
+        let result = run_walk(TOOL_NAME, self.version(), source, ctx, visitor, |v, _| {
+            store_unusable = v.store_unusable;
+            let findings = findings_for(&v.observations, &policy);
+            tracing::info!(
+                tool = TOOL_NAME,
+                observations = v.observations.len(),
+                findings = findings.len(),
+                "licence scan finished"
+            );
+            VisitorOutput {
+                findings,
+                inventory: None,
+                errors: v.errors,
+            }
+        });
+        if store_unusable {
+            return Err(tool_error(
+                TOOL_NAME,
+                &ctx.artifact_id,
+                ToolErrorKind::Failed,
+                "the embedded SPDX licence store could not be loaded",
+            ));
+        }
+        Ok(result)
     }
 }
 
@@ -333,6 +345,10 @@ struct LicenseVisitor {
     buf: Vec<u8>,
     /// `(directory, expression)` pairs already observed from source headers.
     headers_seen: std::collections::HashSet<(String, String)>,
+    /// Whether the licence store is usable (waits for its load; see `analyze_with_store`).
+    store_ready: fn() -> bool,
+    /// Set when a text needed the store and it was unusable: the scan fails.
+    store_unusable: bool,
 }
 
 impl LicenseVisitor {
@@ -359,6 +375,10 @@ impl LicenseVisitor {
         for (expression, score) in header::detect(&head) {
             if !self.headers_seen.insert((dir.clone(), expression.clone())) {
                 continue;
+            }
+            if !(self.store_ready)() {
+                self.store_unusable = true;
+                return Ok(());
             }
             let mut same_text_ids = detect::expression_aliases(&expression);
             same_text_ids.sort();
@@ -428,6 +448,10 @@ impl Visitor for LicenseVisitor {
         if text.trim().is_empty() {
             return Ok(());
         }
+        if !(self.store_ready)() {
+            self.store_unusable = true;
+            return Ok(());
+        }
         let found = detect::detect(&text, self.settings.confidence);
         let lower = entry.name.to_ascii_lowercase();
         let primary = ["license", "licence", "copying", "unlicense"]
@@ -465,5 +489,63 @@ impl Visitor for LicenseVisitor {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use portcullis_core::model::{ArtifactRef, LocalFileRef, ToolErrorKind, ToolStatus};
+    use portcullis_core::{LocalFile, Policy, ToolConfiguration, ToolContext};
+
+    use super::LicenseTool;
+
+    fn run(
+        name: &str,
+        body: &str,
+        store_ready: fn() -> bool,
+    ) -> Result<portcullis_core::ToolResult, portcullis_core::ToolError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        let ctx = ToolContext::new(
+            ArtifactRef::Local(LocalFileRef {
+                path: path.display().to_string(),
+                size: None,
+            }),
+            Arc::new(Policy::default_policy()),
+            None,
+        );
+        let config = ToolConfiguration {
+            enabled: true,
+            settings: serde_json::Value::Null,
+        };
+        LicenseTool::new().analyze_with_store(&LocalFile::new(&path), &config, &ctx, store_ready)
+    }
+
+    const MIT: &str = "Permission is hereby granted, free of charge, to any person obtaining a copy of this \
+        software and associated documentation files (the \"Software\"), to deal in the Software without \
+        restriction, including without limitation the rights to use, copy, modify, merge, publish, \
+        distribute, sublicense, and/or sell copies of the Software.";
+
+    #[test]
+    fn an_unusable_store_fails_the_scan_only_when_a_text_needs_it() {
+        // A licence file needs the store: unusable → a failed tool error, never a result without it.
+        let e = run("LICENSE", MIT, || false).unwrap_err();
+        assert_eq!(e.kind, ToolErrorKind::Failed);
+        assert!(e.message.contains("licence store"), "{}", e.message);
+        // A source header naming a licence needs it too (for the ids with the same text).
+        let src = "// SPDX-License-Identifier: MIT\nfn main() {}\n";
+        assert!(run("main.rs", src, || false).is_err());
+        // Nothing licence-like: the store is not waited for, and the scan succeeds without it.
+        let r = run("README.md", "# Notes\n\nNothing here.\n", || false).unwrap();
+        assert_eq!(r.status, ToolStatus::Succeeded);
+        // The real store: the licence file is identified.
+        let r = run("LICENSE", MIT, || super::detect::store().is_some()).unwrap();
+        assert_eq!(r.status, ToolStatus::Succeeded);
+        assert!(!r.findings.is_empty(), "{r:?}");
     }
 }
