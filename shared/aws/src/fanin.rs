@@ -27,7 +27,8 @@ use crate::config::FanInConfig;
 use crate::error::HandlerError;
 use crate::events::{Item, Route, Router, parse_event};
 use crate::gate::{
-    MoveOutcome, TagOutcome, apply_tags, chain_tags, quarantine_location, quarantine_move,
+    MoveOutcome, TagOutcome, apply_tags, apply_tags_over, chain_tags, get_tags,
+    quarantine_location, quarantine_move,
 };
 use crate::s3::Created;
 use crate::scan::batch_response;
@@ -199,7 +200,12 @@ async fn store_dead_letter(
 /// Builds the chain when every required tool has reported, and applies the actions.
 pub async fn complete(state: &FanInState, id: &ArtifactId) -> Result<FanInOutcome, HandlerError> {
     // Both reads at once: the chain usually does not exist yet, and then the results are needed.
-    let (chain, results) = tokio::join!(state.store.chain(id), state.store.results(id));
+    let (chain, results) = tokio::join!(
+        state.store.chain(id),
+        state
+            .store
+            .results_expecting(id, &state.policy.tools.enabled)
+    );
     if let Some(chain) = chain? {
         let report = apply_actions(state, chain).await?;
         return Ok(FanInOutcome::Reapplied(Box::new(report)));
@@ -237,10 +243,19 @@ pub async fn complete(state: &FanInState, id: &ArtifactId) -> Result<FanInOutcom
         }
     }
     chain.finalize(&state.policy, now);
-    match state.store.put_chain(&chain).await? {
+    // The artifact's tags are read while the chain is written (the merge needs them, whoever wins).
+    let read_tags = async {
+        match &chain.artifact {
+            ArtifactRef::S3(obj) => get_tags(&state.s3, obj).await.map(Some),
+            _ => Ok(None),
+        }
+    };
+    let (created, tags) = tokio::join!(state.store.put_chain(&chain), read_tags);
+    let (created, tags) = (created?, tags?);
+    match created {
         Created::Written => {
             tracing::info!(artifact_id = %id, verdict = %chain.verdict, risk = chain.risk_score, "chain written");
-            let report = apply_actions(state, chain).await?;
+            let report = apply_actions_over(state, chain, tags).await?;
             Ok(FanInOutcome::Decided(Box::new(report)))
         }
         Created::AlreadyExists => {
@@ -248,7 +263,7 @@ pub async fn complete(state: &FanInState, id: &ArtifactId) -> Result<FanInOutcom
             let winner = state.store.chain(id).await?.ok_or_else(|| {
                 HandlerError::Internal(format!("chain {id} reported existing but cannot be read"))
             })?;
-            let report = apply_actions(state, winner).await?;
+            let report = apply_actions_over(state, winner, tags).await?;
             Ok(FanInOutcome::Reapplied(Box::new(report)))
         }
     }
@@ -259,6 +274,16 @@ pub async fn apply_actions(
     state: &FanInState,
     chain: ToolChainResult,
 ) -> Result<ActionReport, HandlerError> {
+    apply_actions_over(state, chain, None).await
+}
+
+/// [`apply_actions`], merging into the artifact's tags read before (`Some(read)`, see
+/// [`apply_tags_over`]) or reading them now (`None`).
+async fn apply_actions_over(
+    state: &FanInState,
+    chain: ToolChainResult,
+    read_tags: Option<Option<Vec<(String, String)>>>,
+) -> Result<ActionReport, HandlerError> {
     let ArtifactRef::S3(obj) = &chain.artifact else {
         return Err(HandlerError::ArtifactUnavailable(
             "chain of a non-S3 artifact".into(),
@@ -266,7 +291,10 @@ pub async fn apply_actions(
     };
     let ours = chain_tags(&chain);
     let tagging = async {
-        let tags = apply_tags(&state.s3, obj, &ours).await?;
+        let tags = match read_tags {
+            Some(existing) => apply_tags_over(&state.s3, obj, &ours, existing).await?,
+            None => apply_tags(&state.s3, obj, &ours).await?,
+        };
         if tags == TagOutcome::ObjectMissing
             && let Some(dest) = quarantine_location(obj, &state.config.quarantine)
             && chain.verdict == portcullis_core::Verdict::Quarantined

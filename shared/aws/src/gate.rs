@@ -135,7 +135,20 @@ pub async fn apply_tags(
     obj: &S3ObjectRef,
     ours: &[(String, String)],
 ) -> Result<TagOutcome, S3Error> {
-    let Some(existing) = get_tags(s3, obj).await? else {
+    let existing = get_tags(s3, obj).await?;
+    apply_tags_over(s3, obj, ours, existing).await
+}
+
+/// Like [`apply_tags`], over the object's tags as read before by [`get_tags`] (`None`: the object was
+/// missing). The fan-in reads them while it writes the chain, saving a round trip; the merge is a
+/// read-modify-write either way (S3 tagging has no conditional write).
+pub async fn apply_tags_over(
+    s3: &Client,
+    obj: &S3ObjectRef,
+    ours: &[(String, String)],
+    existing: Option<Vec<(String, String)>>,
+) -> Result<TagOutcome, S3Error> {
+    let Some(existing) = existing else {
         return Ok(TagOutcome::ObjectMissing);
     };
     let merged = merge_tags(&existing, ours);

@@ -137,26 +137,48 @@ impl ResultStore {
         .await
     }
 
-    /// Every stored result of an artifact, in key order. The objects are fetched concurrently: one LIST and
-    /// then one round trip for all of them, not one per tool.
+    /// Every stored result of an artifact, in key order: one LIST, then one concurrent round of GETs.
     pub async fn results(&self, id: &ArtifactId) -> Result<Vec<StoredResult>, S3Error> {
+        self.results_expecting(id, &[]).await
+    }
+
+    /// Every stored result of an artifact, in key order, in one round trip when only `expected` slots
+    /// reported: their keys (deterministic) are fetched concurrently with the LIST, which then only adds
+    /// results of other slots, or of expected ones written between the two.
+    pub async fn results_expecting(
+        &self,
+        id: &ArtifactId,
+        expected: &[String],
+    ) -> Result<Vec<StoredResult>, S3Error> {
         let prefix = format!("{RESULTS_PREFIX}{id}/");
-        let keys: Vec<String> = list_keys(&self.s3, &self.bucket, &prefix)
-            .await?
+        let direct = futures::future::try_join_all(expected.iter().map(|slot| async move {
+            let key = result_key(id, slot);
+            let bytes = get_bytes(&self.s3, &self.bucket, &key).await?;
+            Ok::<_, S3Error>((key, bytes))
+        }));
+        let (listed, direct) =
+            tokio::try_join!(list_keys(&self.s3, &self.bucket, &prefix), direct)?;
+        let mut found: std::collections::BTreeMap<String, Vec<u8>> = direct
             .into_iter()
-            .filter(|k| k.ends_with(".json"))
+            .filter_map(|(key, bytes)| bytes.map(|b| (key, b)))
+            .collect();
+        let rest: Vec<String> = listed
+            .into_iter()
+            .filter(|k| k.ends_with(".json") && !found.contains_key(k))
             .collect();
         let fetched = futures::future::try_join_all(
-            keys.iter()
+            rest.iter()
                 .map(|key| get_bytes(&self.s3, &self.bucket, key)),
         )
         .await?;
-        let mut out = Vec::with_capacity(keys.len());
-        for (key, bytes) in keys.into_iter().zip(fetched) {
-            // listed, then deleted before the GET (a lifecycle rule): as if it had not been listed
-            let Some(bytes) = bytes else {
-                continue;
-            };
+        // listed, then deleted before the GET (a lifecycle rule): as if it had not been listed
+        found.extend(
+            rest.into_iter()
+                .zip(fetched)
+                .filter_map(|(key, bytes)| bytes.map(|b| (key, b))),
+        );
+        let mut out = Vec::with_capacity(found.len());
+        for (key, bytes) in found {
             let r: StoredResult = serde_json::from_slice(&bytes).map_err(|e| S3Error::Corrupt {
                 bucket: self.bucket.clone(),
                 key,
