@@ -479,3 +479,65 @@ async fn one_batch_with_every_result_of_two_artifacts_decides_each_once_and_fail
     assert!(fan_in.store.chain(&id_c).await.unwrap().is_none());
     assert!(fan_in.store.chain(&id_d).await.unwrap().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancelled_source_stops_reading_and_a_redelivery_keeps_the_first_result() {
+    use std::io::Read;
+
+    use portcullis_core::ArtifactSource;
+
+    let w = World::new("cancel").await;
+    // 4 MiB: far more than the reader's buffered chunks
+    let body: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();
+    let event = w.upload("big.bin", &body, None).await;
+    let items = portcullis_aws::parse_event(&event).unwrap();
+    let portcullis_aws::Parsed::Created(o) = items[0].parsed.as_ref().unwrap() else {
+        panic!("not created")
+    };
+    let object = o.artifact_ref();
+    let portcullis_core::ArtifactRef::S3(obj) = &object else {
+        panic!("not S3")
+    };
+    let handle = tokio::runtime::Handle::current();
+
+    // GIVEN a source being read, WHEN it is cancelled, THEN the reader fails (std's read loops retry
+    // `Interrupted`, so it is not that kind: they would see the end of the object)
+    let source = portcullis_aws::S3Source::new(w.s3.clone(), obj.clone(), handle.clone());
+    let read = tokio::task::spawn_blocking(move || {
+        let mut r = source.open().unwrap();
+        let mut first = [0u8; 1024];
+        r.read_exact(&mut first).unwrap();
+        source.cancel();
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).map(|_| rest.len())
+    })
+    .await
+    .unwrap();
+    let err = read.expect_err("reads after cancel fail");
+    assert!(err.to_string().contains("scan cancelled"), "{err}");
+    // and a cancelled source does not open
+    let cancelled = portcullis_aws::S3Source::new(w.s3.clone(), obj.clone(), handle);
+    cancelled.cancel();
+    assert!(
+        tokio::task::spawn_blocking(move || cancelled.open().is_err())
+            .await
+            .unwrap()
+    );
+
+    // GIVEN a stored result, WHEN the same event is delivered again (its duplicate check runs while the
+    // new scan starts), THEN nothing fails and the first result stays
+    let policy = inventory_only();
+    let scan = w.scan_state(&policy, Arc::new(EntryInventory));
+    let id = artifact_id(&event);
+    let batch = sqs_batch("portcullis-inventory", std::slice::from_ref(&event));
+    let resp = handle_scan(&scan, lambda_event(batch.clone()))
+        .await
+        .unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+    let key = format!("results/{id}/inventory.json");
+    let first = w.result_json(&key).await;
+    let resp = handle_scan(&scan, lambda_event(batch)).await.unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(w.result_json(&key).await, first);
+    assert_eq!(w.result_keys("results/").await, [key]);
+}

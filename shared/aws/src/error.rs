@@ -84,6 +84,10 @@ pub enum HandlerError {
     /// The function is misconfigured.
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
+    /// The tool cannot run now (e.g. its database could not be loaded): retried, then dead-lettered, and
+    /// the fan-in records the tool error.
+    #[error("tool unavailable: {0}")]
+    ToolUnavailable(String),
     /// Some messages of an SQS batch failed (only for non-SQS invocations, which cannot report partially).
     #[error("{failed} of {total} items failed: {first}")]
     Items {
@@ -108,6 +112,7 @@ impl HandlerError {
             HandlerError::Retryable(_) => "Retryable",
             HandlerError::ArtifactUnavailable(_) => "ArtifactUnavailable",
             HandlerError::Config(_) => "ConfigError",
+            HandlerError::ToolUnavailable(_) => "ToolUnavailable",
             HandlerError::Items { .. } => "PartialFailure",
             HandlerError::Internal(_) => "Internal",
         }

@@ -189,10 +189,6 @@ pub async fn scan_artifact(
         tracing::info!(artifact_id = %id, slot, "tool disabled by the policy; nothing to do");
         return Ok(ScanOutcome::Disabled);
     }
-    if state.store.has_result(&id, slot).await? {
-        tracing::info!(artifact_id = %id, slot, "result already stored (duplicate event)");
-        return Ok(ScanOutcome::Duplicate);
-    }
     let source = Arc::new(S3Source::new(
         state.s3.clone(),
         object.clone(),
@@ -208,6 +204,20 @@ pub async fn scan_artifact(
     // keeps the runtime's workers.
     let task =
         tokio::task::spawn_blocking(move || handle.block_on(tool.analyze(src, &config, &ctx)));
+    // The duplicate check runs while the scan starts, so a first delivery does not wait a round trip
+    // before its GET; a duplicate cancels the scan's reads (its walk stops; nothing is stored).
+    match state.store.has_result(&id, slot).await {
+        Ok(false) => {}
+        Ok(true) => {
+            source.cancel();
+            tracing::info!(artifact_id = %id, slot, "result already stored (duplicate event)");
+            return Ok(ScanOutcome::Duplicate);
+        }
+        Err(e) => {
+            source.cancel();
+            return Err(e.into());
+        }
+    }
     // Backstop in case a tool ignores the walk deadline: stop waiting shortly after it.
     let waited = match deadline {
         Some(d) => {
@@ -227,6 +237,9 @@ pub async fn scan_artifact(
         Ok(Ok(Err(err))) => {
             if let Some(m) = source.transient_error() {
                 return Err(HandlerError::ArtifactUnavailable(m));
+            }
+            if state.tool.unavailable(&err) {
+                return Err(HandlerError::ToolUnavailable(err.message));
             }
             Outcome::Error(err)
         }

@@ -29,6 +29,8 @@ pub struct S3Source {
     handle: Handle,
     /// The last non-"missing" failure (throttling, network): the caller retries instead of storing a result.
     transient: Arc<Mutex<Option<String>>>,
+    /// Set by [`S3Source::cancel`]: reads fail from then on, so a walk stops early.
+    cancel: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for S3Source {
@@ -47,7 +49,19 @@ impl S3Source {
             object,
             handle,
             transient: Arc::new(Mutex::new(None)),
+            cancel: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Stops the scan reading this object: an open fails, and a reader in progress gets a "scan
+    /// cancelled" error after the chunks already buffered (the scanner calls this when its duplicate check, run
+    /// concurrently with the scan, finds the result already stored).
+    pub fn cancel(&self) {
+        self.cancel.send_replace(true);
+    }
+
+    fn is_cancelled(&self) -> bool {
+        *self.cancel.borrow()
     }
 
     /// A transient S3 failure seen while reading, if any (the scan result must then not be stored).
@@ -75,6 +89,12 @@ enum Opened {
 
 impl ArtifactSource for S3Source {
     fn open(&self) -> Result<Box<dyn Read + Send>, ReaderError> {
+        if self.is_cancelled() {
+            return Err(ReaderError::Io {
+                path: self.name(),
+                source: cancelled_error(),
+            });
+        }
         let s3 = self.s3.clone();
         let o = self.object.clone();
         let (tx, rx) = oneshot::channel();
@@ -105,12 +125,17 @@ impl ArtifactSource for S3Source {
         match opened {
             Opened::Body(body) => {
                 let (ctx, crx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_CHUNKS);
-                self.handle
-                    .spawn(pump(body, ctx, Arc::clone(&self.transient)));
+                self.handle.spawn(pump(
+                    body,
+                    ctx,
+                    Arc::clone(&self.transient),
+                    self.cancel.subscribe(),
+                ));
                 Ok(Box::new(ChannelReader {
                     rx: crx,
                     current: Bytes::new(),
                     done: false,
+                    failed: None,
                 }))
             }
             Opened::Missing(why) => {
@@ -147,13 +172,36 @@ fn record(slot: &Mutex<Option<String>>, message: String) {
     }
 }
 
+/// Not `Interrupted`: std's read loops retry that kind, and would take the reader's end for the object's.
+fn cancelled_error() -> io::Error {
+    io::Error::other("scan cancelled")
+}
+
+/// Resolves when the source is cancelled (never, if the source is dropped without being cancelled).
+async fn until_cancelled(mut rx: tokio::sync::watch::Receiver<bool>) {
+    if rx.wait_for(|c| *c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 async fn pump(
     mut body: aws_sdk_s3::primitives::ByteStream,
     tx: mpsc::Sender<io::Result<Bytes>>,
     transient: Arc<Mutex<Option<String>>>,
+    cancel: tokio::sync::watch::Receiver<bool>,
 ) {
+    let cancelled = until_cancelled(cancel);
+    tokio::pin!(cancelled);
     loop {
-        match body.try_next().await {
+        let next = tokio::select! {
+            biased;
+            () = &mut cancelled => {
+                let _ = tx.send(Err(cancelled_error())).await;
+                return;
+            }
+            next = body.try_next() => next,
+        };
+        match next {
             Ok(Some(chunk)) => {
                 if tx.send(Ok(chunk)).await.is_err() {
                     return; // reader dropped (walk stopped early)
@@ -174,6 +222,9 @@ struct ChannelReader {
     rx: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
     done: bool,
+    /// The error that ended the stream, returned again by every later read: a caller that goes on reading
+    /// after an error must not see the end of a truncated object as its end.
+    failed: Option<String>,
 }
 
 impl Read for ChannelReader {
@@ -182,6 +233,9 @@ impl Read for ChannelReader {
             return Ok(0);
         }
         while self.current.is_empty() {
+            if let Some(m) = &self.failed {
+                return Err(io::Error::other(m.clone()));
+            }
             if self.done {
                 return Ok(0);
             }
@@ -189,6 +243,7 @@ impl Read for ChannelReader {
                 Some(Ok(chunk)) => self.current = chunk,
                 Some(Err(e)) => {
                     self.done = true;
+                    self.failed = Some(e.to_string());
                     return Err(e);
                 }
                 None => {

@@ -176,6 +176,13 @@ pub trait SecurityTool: Send + Sync {
         config: &ToolConfiguration,
         ctx: &ToolContext,
     ) -> Result<ToolResult, ToolError>;
+    /// Whether `error`, returned by [`SecurityTool::analyze`], says that the tool itself cannot run now
+    /// (say its database is not loaded and could not be) rather than anything about the artifact. A function
+    /// then fails the message, so it is retried and finally dead-lettered, instead of storing an error
+    /// result for the artifact. Default: never.
+    fn unavailable(&self, _error: &ToolError) -> bool {
+        false
+    }
 }
 
 /// What a visitor-based tool produced.

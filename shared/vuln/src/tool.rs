@@ -152,6 +152,97 @@ fn stale_finding(db: &Database, ctx: &ToolContext) -> Option<Finding> {
         })
 }
 
+/// The tool version for a database: the crate version plus the database's build time.
+pub fn version_for(db: &Database) -> String {
+    format!(
+        "{}+db.{}",
+        env!("CARGO_PKG_VERSION"),
+        db.metadata().built_at.format("%Y%m%dT%H%M%SZ")
+    )
+}
+
+fn task_error(ctx: &ToolContext, e: tokio::task::JoinError) -> ToolError {
+    if e.is_panic() {
+        tool_error(
+            TOOL_NAME,
+            &ctx.artifact_id,
+            ToolErrorKind::Panicked,
+            "vuln/osv panicked while scanning",
+        )
+    } else {
+        tool_error(
+            TOOL_NAME,
+            &ctx.artifact_id,
+            ToolErrorKind::Failed,
+            format!("vuln/osv task failed: {e}"),
+        )
+    }
+}
+
+/// Scans `source` against the database `db` resolves to, walking the artifact (collecting its packages)
+/// while `db` is still loading — a cold start fetches and walks the artifact during the index download —
+/// then matching the packages. An error from `db` is the scan's error (the walk's work is dropped).
+pub async fn analyze_with_database<F>(
+    source: Arc<dyn ArtifactSource>,
+    ctx: &ToolContext,
+    db: F,
+) -> Result<ToolResult, ToolError>
+where
+    F: std::future::Future<Output = Result<Arc<Database>, ToolError>>,
+{
+    let walk_ctx = ctx.clone();
+    let walk = tokio::task::spawn_blocking(move || {
+        run_walk(
+            TOOL_NAME,
+            String::new(),
+            source.as_ref(),
+            &walk_ctx,
+            PackageVisitor::new(),
+            |visitor, _report| {
+                let scan = visitor.finish();
+                VisitorOutput {
+                    findings: Vec::new(),
+                    inventory: Some(Inventory {
+                        packages: scan.packages,
+                        ..Inventory::default()
+                    }),
+                    errors: scan.errors,
+                }
+            },
+        )
+    });
+    let (walked, db) = tokio::join!(walk, db);
+    let db = db?;
+    let mut result = walked.map_err(|e| task_error(ctx, e))?;
+    result.tool_version = version_for(&db);
+    let match_ctx = ctx.clone();
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        if let Some(inv) = &result.inventory {
+            for p in &inv.packages {
+                result
+                    .findings
+                    .extend(findings_for(p, &match_package(&db, p)));
+            }
+        }
+        if let Some(f) = stale_finding(&db, &match_ctx) {
+            result.findings.push(f);
+            if result.status == ToolStatus::Succeeded {
+                result.status = ToolStatus::PartiallySucceeded;
+            }
+            if result.failure_reason.is_none() {
+                result.failure_reason =
+                    Some("vulnerability database older than the policy allows".to_string());
+            }
+        }
+        result.stats.duration_ms += started.elapsed().as_millis() as u64;
+        result.normalize();
+        result
+    })
+    .await
+    .map_err(|e| task_error(ctx, e))
+}
+
 #[async_trait]
 impl SecurityTool for VulnTool {
     fn name(&self) -> &'static str {
@@ -159,11 +250,7 @@ impl SecurityTool for VulnTool {
     }
 
     fn version(&self) -> String {
-        format!(
-            "{}+db.{}",
-            env!("CARGO_PKG_VERSION"),
-            self.db.metadata().built_at.format("%Y%m%dT%H%M%SZ")
-        )
+        version_for(&self.db)
     }
 
     fn requirements(&self) -> Requirements {
@@ -179,60 +266,6 @@ impl SecurityTool for VulnTool {
         _config: &ToolConfiguration,
         ctx: &ToolContext,
     ) -> Result<ToolResult, ToolError> {
-        let db = Arc::clone(&self.db);
-        let version = self.version();
-        let ctx2 = ctx.clone();
-        let joined = tokio::task::spawn_blocking(move || {
-            let mut result = run_walk(
-                TOOL_NAME,
-                version,
-                source.as_ref(),
-                &ctx2,
-                PackageVisitor::new(),
-                |visitor, _report| {
-                    let scan = visitor.finish();
-                    let mut findings = Vec::new();
-                    for p in &scan.packages {
-                        findings.extend(findings_for(p, &match_package(&db, p)));
-                    }
-                    VisitorOutput {
-                        findings,
-                        inventory: Some(Inventory {
-                            packages: scan.packages,
-                            ..Inventory::default()
-                        }),
-                        errors: scan.errors,
-                    }
-                },
-            );
-            if let Some(f) = stale_finding(&db, &ctx2) {
-                result.findings.push(f);
-                if result.status == ToolStatus::Succeeded {
-                    result.status = ToolStatus::PartiallySucceeded;
-                }
-                if result.failure_reason.is_none() {
-                    result.failure_reason =
-                        Some("vulnerability database older than the policy allows".to_string());
-                }
-                result.normalize();
-            }
-            result
-        })
-        .await;
-        match joined {
-            Ok(r) => Ok(r),
-            Err(e) if e.is_panic() => Err(tool_error(
-                TOOL_NAME,
-                &ctx.artifact_id,
-                ToolErrorKind::Panicked,
-                "vuln/osv panicked while scanning",
-            )),
-            Err(e) => Err(tool_error(
-                TOOL_NAME,
-                &ctx.artifact_id,
-                ToolErrorKind::Failed,
-                format!("vuln/osv task failed: {e}"),
-            )),
-        }
+        analyze_with_database(source, ctx, std::future::ready(Ok(Arc::clone(&self.db)))).await
     }
 }

@@ -2,8 +2,8 @@
 //! route → skip duplicates → stream the object through the tool with the Lambda deadline minus a margin →
 //! store the result with `If-None-Match`), with [`CachedVulnTool`] as the tool. That tool asks the
 //! [`DbCache`] for the current database on every scan (an in-memory hit, or one HEAD at most every check
-//! interval) and delegates to `portcullis_vuln::VulnTool`, which receives the policy through the
-//! `ToolContext` and adds an unscannable `tool_input_unavailable` finding when the database is older than
+//! interval) and delegates to `portcullis_vuln::tool::analyze_with_database`, which walks the artifact
+//! while the database loads, receives the policy through the `ToolContext` and adds an unscannable `tool_input_unavailable` finding when the database is older than
 //! `vulnerabilities.max_db_age_hours`, so a stale database never yields CLEAN.
 
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use portcullis_core::{
     ArtifactSource, SecurityTool, ToolConfiguration, ToolContext, ToolError, ToolErrorKind,
     ToolResult,
 };
-use portcullis_vuln::{TOOL_NAME, VulnTool};
+use portcullis_vuln::TOOL_NAME;
 
 use crate::cache::{CacheConfig, DbCache};
 
@@ -48,7 +48,7 @@ impl SecurityTool for CachedVulnTool {
 
     fn version(&self) -> String {
         match self.cache.snapshot() {
-            Some(db) => VulnTool::new(db).version(),
+            Some(db) => portcullis_vuln::tool::version_for(&db),
             None => format!("{}+db.unloaded", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -63,26 +63,38 @@ impl SecurityTool for CachedVulnTool {
     async fn analyze(
         &self,
         source: Arc<dyn ArtifactSource>,
-        config: &ToolConfiguration,
+        _config: &ToolConfiguration,
         ctx: &ToolContext,
     ) -> Result<ToolResult, ToolError> {
-        let db = self.cache.get().await.map_err(|e| {
-            tool_error(
-                TOOL_NAME,
-                &ctx.artifact_id,
-                ToolErrorKind::Misconfigured,
-                format!(
-                    "vulnerability database unavailable: {}",
-                    portcullis_aws::error_chain(&e)
-                ),
-            )
-        })?;
-        VulnTool::new(db).analyze(source, config, ctx).await
+        // The artifact is walked while the database loads (a cold start's first scan overlaps the index
+        // download with the artifact's); afterwards `get` is an in-memory hit.
+        let db = async {
+            self.cache.get().await.map_err(|e| {
+                tool_error(
+                    TOOL_NAME,
+                    &ctx.artifact_id,
+                    ToolErrorKind::Misconfigured,
+                    format!(
+                        "vulnerability database unavailable: {}",
+                        portcullis_aws::error_chain(&e)
+                    ),
+                )
+            })
+        };
+        portcullis_vuln::tool::analyze_with_database(source, ctx, db).await
+    }
+
+    /// With no database ever loaded in this container, an error is the database's (missing, unreadable,
+    /// corrupt index), not the artifact's: the message is retried and finally dead-lettered, which the
+    /// fan-in records as this tool's error — no result is stored for the artifact.
+    fn unavailable(&self, _error: &ToolError) -> bool {
+        self.cache.snapshot().is_none()
     }
 }
 
-/// Builds the vuln-scan state at cold start: configuration from the environment, the S3 client, the
-/// policy, and the database loaded once (failing fast when it is absent or corrupt).
+/// Builds the vuln-scan state at cold start: configuration from the environment, the S3 client and the
+/// policy. The database starts loading in the background at once ([`start_loading`]); the first scan walks
+/// its artifact meanwhile and waits for the load only to match packages.
 pub async fn vuln_scan_state(
     env: &dyn portcullis_aws::config::Env,
 ) -> Result<ScanState, crate::VulnDbError> {
@@ -90,20 +102,40 @@ pub async fn vuln_scan_state(
     let cache_config = CacheConfig::from_env(env)?;
     let s3 = portcullis_aws::s3_client(config.common.endpoint_url.as_deref()).await;
     let cache = Arc::new(DbCache::new(s3.clone(), cache_config));
-    // independent round trips: the policy and the index load at once
-    let (policy, db) = tokio::join!(
-        portcullis_aws::load_policy(&s3, &config.common.policy),
-        cache.refresh()
-    );
-    let policy = Arc::new(policy?);
-    let db = db?;
-    if let Err(stale) = db.check_policy(&policy.vulnerabilities) {
-        // Not fatal: every scan reports it as an unscannable finding until the sync catches up.
-        tracing::warn!(error = %stale, "vulnerability database is stale");
-    }
+    let loading = start_loading(&cache);
+    let policy = Arc::new(portcullis_aws::load_policy(&s3, &config.common.policy).await?);
     let tool: Arc<dyn SecurityTool> = Arc::new(CachedVulnTool::new(cache));
-    tracing::info!(tool = tool.name(), version = %tool.version(), enabled = policy.tool_enabled(tool.slot()), "scanner ready");
+    // The policy's freshness limit is checked once the index is in (a stale index is not fatal: every scan
+    // reports it as an unscannable finding until the sync catches up).
+    let max_age = policy.vulnerabilities.clone();
+    tokio::spawn(async move {
+        if let Ok(Ok(db)) = loading.await
+            && let Err(stale) = db.check_policy(&max_age)
+        {
+            tracing::warn!(error = %stale, "vulnerability database is stale");
+        }
+    });
+    tracing::info!(
+        tool = tool.name(),
+        enabled = policy.tool_enabled(tool.slot()),
+        "scanner ready; database loading"
+    );
     Ok(ScanState::new(s3, config, policy, tool))
+}
+
+/// Starts the cache's first load on the runtime. A failure is logged here; the first scan's own `get`
+/// then tries again and, failing too, makes its message retried ([`CachedVulnTool::unavailable`]).
+pub fn start_loading(
+    cache: &Arc<DbCache>,
+) -> tokio::task::JoinHandle<Result<Arc<portcullis_vuln::Database>, crate::VulnDbError>> {
+    let cache = Arc::clone(cache);
+    tokio::spawn(async move {
+        let loaded = cache.get().await;
+        if let Err(e) = &loaded {
+            tracing::error!(error = %portcullis_aws::error_chain(e), "vulnerability database could not be loaded");
+        }
+        loaded
+    })
 }
 
 /// Runs the vuln-scan function (the binary calls only this).

@@ -447,6 +447,81 @@ async fn stale_database_is_unscannable_never_clean() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_index_fails_the_message_and_stores_no_result() -> Result<()> {
+    let s3 = local_s3_client(&endpoint());
+    let (dbb, results, arts) = (
+        unique("pc-osv"),
+        unique("pc-results"),
+        unique("pc-artifacts"),
+    );
+    for b in [&dbb, &results, &arts] {
+        bucket(&s3, b).await?;
+    }
+    let tmp = tempfile::tempdir()?;
+    let key = "uploads/app/package-lock.json";
+    s3.put_object()
+        .bucket(&arts)
+        .key(key)
+        .body(ByteStream::from(LOCKFILE.as_bytes().to_vec()))
+        .send()
+        .await?;
+    // GIVEN no index at the configured location, and its background load started (as at a cold start)
+    let c = Arc::new(cache(&s3, &dbb, tmp.path()));
+    let loading = portcullis_vulndb::scan::start_loading(&c);
+    let state = scan_state(&s3, &results, vuln_only_policy()?, Arc::clone(&c));
+    // WHEN the artifact is scanned
+    let err = handle_scan(
+        &state,
+        LambdaEvent::new(s3_event(&arts, key), Context::default()),
+    )
+    .await
+    .unwrap_err();
+    // THEN the invocation fails as ToolUnavailable (retried, then dead-lettered), and no result is stored
+    assert_eq!(err.error_type(), "ToolUnavailable", "{err}");
+    assert!(err.to_string().contains("vulnerability database"), "{err}");
+    assert!(matches!(loading.await?, Err(VulnDbError::DbMissing(_))));
+    let store = ResultStore::new(s3.clone(), results.clone());
+    let id = ArtifactRef::S3(S3ObjectRef {
+        bucket: arts.clone(),
+        key: key.into(),
+        version_id: None,
+        etag: None,
+        size: None,
+        sequencer: None,
+    })
+    .artifact_id();
+    assert!(store.results(&id).await?.is_empty());
+    // WHEN the index appears and the message is retried
+    let bytes = small_db(Utc::now())?.to_bytes()?;
+    let sha = portcullis_vulndb::s3util::sha256_hex(&bytes);
+    put_index(&s3, &dbb, bytes, &sha).await?;
+    handle_scan(
+        &state,
+        LambdaEvent::new(s3_event(&arts, key), Context::default()),
+    )
+    .await?;
+    // THEN the result is stored, with the advisory matched after the walk
+    let stored = store.results(&id).await?;
+    let Outcome::Result(result) = &stored[0].outcome else {
+        panic!("{:?}", stored[0].outcome)
+    };
+    assert!(
+        result.tool_version.contains("+db."),
+        "{}",
+        result.tool_version
+    );
+    assert!(
+        result.findings.iter().any(|f| matches!(
+            &f.detail,
+            FindingDetail::Vulnerability(v) if v.advisory_id == OLD_ADVISORY
+        )),
+        "{:?}",
+        result.findings
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_or_foreign_index_is_a_typed_error() -> Result<()> {
     let s3 = local_s3_client(&endpoint());
     let dbb = unique("pc-osv");
