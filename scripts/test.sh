@@ -60,5 +60,8 @@ if [[ ${SKIP_LINT:-0} != 1 ]]; then
   cargo clippy --workspace --all-targets --locked -- -D warnings
 fi
 log "cargo test"
-cargo test --workspace --locked --no-fail-fast "$@"
+# Every package unless the arguments pick some (`-p NAME`; with --workspace cargo would ignore them).
+scope=(--workspace)
+for a in "$@"; do [[ $a == -p || $a == --package || $a == -p* || $a == --package=* ]] && scope=(); done
+cargo test "${scope[@]}" --locked --no-fail-fast "$@"
 log "test suite finished in $((SECONDS - start)) s"
