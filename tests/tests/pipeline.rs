@@ -344,6 +344,20 @@ async fn a_crash_after_the_chain_is_written_is_completed_by_the_retry() {
             .map(String::as_str),
         Some("CLEAN")
     );
+
+    // WHEN the result has since expired (lifecycle) and a late notification arrives, THEN the stored
+    // chain is re-applied rather than waited on
+    w.s3.delete_object()
+        .bucket(&w.results)
+        .key(format!("results/{id}/inventory.json"))
+        .send()
+        .await
+        .unwrap();
+    let outcome = complete(&fan_in, &id).await.unwrap();
+    assert!(
+        matches!(&outcome, FanInOutcome::Reapplied(r) if r.chain.verdict == Verdict::Clean),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

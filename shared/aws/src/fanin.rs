@@ -6,11 +6,14 @@
 //!   exhausted): recorded as a `dead_lettered` `ToolError` for that tool (a no-op if the tool did store a
 //!   result — the first outcome wins).
 //!
-//! When every tool the policy requires has an outcome, the chain is built and finalized and written to
-//! `chains/<artifact-id>.json` with `If-None-Match` (exactly one winner; a loser adopts the winner's chain).
-//! Then the actions run, each idempotent: status tags, SBOM, quarantine move. If the chain already exists
-//! (a retry after a crash between "chain written" and "tags applied", or a late duplicate), the actions are
-//! re-applied from the stored chain.
+//! When every tool the policy requires has an outcome, the chain is built from those outcomes and finalized
+//! and written to `chains/<artifact-id>.json` with `If-None-Match` (exactly one winner; a loser adopts the
+//! winner's chain). Then the actions run, each idempotent: status tags, SBOM, quarantine move. If the chain
+//! already exists (a retry after a crash between "chain written" and "tags applied", or a late duplicate),
+//! the actions are re-applied from the stored chain.
+//!
+//! Requests to a decision: the required results by their keys (one concurrent round, no LIST); the chain's
+//! conditional PUT while the artifact's tags are read; the tag write while the SBOM is written.
 
 use std::sync::Arc;
 
@@ -199,18 +202,12 @@ async fn store_dead_letter(
 
 /// Builds the chain when every required tool has reported, and applies the actions.
 pub async fn complete(state: &FanInState, id: &ArtifactId) -> Result<FanInOutcome, HandlerError> {
-    // Both reads at once: the chain usually does not exist yet, and then the results are needed.
-    let (chain, results) = tokio::join!(
-        state.store.chain(id),
-        state
-            .store
-            .results_expecting(id, &state.policy.tools.enabled)
-    );
-    if let Some(chain) = chain? {
-        let report = apply_actions(state, chain).await?;
-        return Ok(FanInOutcome::Reapplied(Box::new(report)));
-    }
-    let results = results?;
+    // The chain is not read first: it usually does not exist yet, and when it does, the conditional write
+    // below says so and the stored one is adopted.
+    let results = state
+        .store
+        .results_expecting(id, &state.policy.tools.enabled)
+        .await?;
     let missing: Vec<String> = state
         .policy
         .tools
@@ -220,6 +217,12 @@ pub async fn complete(state: &FanInState, id: &ArtifactId) -> Result<FanInOutcom
         .cloned()
         .collect();
     if !missing.is_empty() {
+        // A chain with results missing: they expired after it was written. Its actions are completed
+        // (they may not have been) rather than waiting for results that will not come.
+        if let Some(chain) = state.store.chain(id).await? {
+            let report = apply_actions(state, chain).await?;
+            return Ok(FanInOutcome::Reapplied(Box::new(report)));
+        }
         tracing::info!(artifact_id = %id, ?missing, "waiting for tools");
         return Ok(FanInOutcome::Waiting(missing));
     }

@@ -139,46 +139,54 @@ impl ResultStore {
 
     /// Every stored result of an artifact, in key order: one LIST, then one concurrent round of GETs.
     pub async fn results(&self, id: &ArtifactId) -> Result<Vec<StoredResult>, S3Error> {
-        self.results_expecting(id, &[]).await
+        let prefix = format!("{RESULTS_PREFIX}{id}/");
+        let keys: Vec<String> = list_keys(&self.s3, &self.bucket, &prefix)
+            .await?
+            .into_iter()
+            .filter(|k| k.ends_with(".json"))
+            .collect();
+        let fetched = futures::future::try_join_all(
+            keys.iter()
+                .map(|key| get_bytes(&self.s3, &self.bucket, key)),
+        )
+        .await?;
+        // listed, then deleted before the GET (a lifecycle rule): as if it had not been listed
+        self.parse_results(keys.into_iter().zip(fetched))
     }
 
-    /// Every stored result of an artifact, in key order, in one round trip when only `expected` slots
-    /// reported: their keys (deterministic) are fetched concurrently with the LIST, which then only adds
-    /// results of other slots, or of expected ones written between the two.
+    /// The stored results of the `expected` slots (the tools the policy requires), in key order: one
+    /// concurrent round of GETs by their deterministic keys, no LIST. Results of other slots (a tool the
+    /// policy does not require, stored under an older policy) are not part of a decision. With no expected
+    /// slot, every stored result ([`ResultStore::results`]).
     pub async fn results_expecting(
         &self,
         id: &ArtifactId,
         expected: &[String],
     ) -> Result<Vec<StoredResult>, S3Error> {
-        let prefix = format!("{RESULTS_PREFIX}{id}/");
-        let direct = futures::future::try_join_all(expected.iter().map(|slot| async move {
-            let key = result_key(id, slot);
-            let bytes = get_bytes(&self.s3, &self.bucket, &key).await?;
-            Ok::<_, S3Error>((key, bytes))
-        }));
-        let (listed, direct) =
-            tokio::try_join!(list_keys(&self.s3, &self.bucket, &prefix), direct)?;
-        let mut found: std::collections::BTreeMap<String, Vec<u8>> = direct
-            .into_iter()
-            .filter_map(|(key, bytes)| bytes.map(|b| (key, b)))
-            .collect();
-        let rest: Vec<String> = listed
-            .into_iter()
-            .filter(|k| k.ends_with(".json") && !found.contains_key(k))
-            .collect();
+        if expected.is_empty() {
+            return self.results(id).await;
+        }
+        let mut keys: Vec<String> = expected.iter().map(|slot| result_key(id, slot)).collect();
+        keys.sort();
+        keys.dedup();
         let fetched = futures::future::try_join_all(
-            rest.iter()
+            keys.iter()
                 .map(|key| get_bytes(&self.s3, &self.bucket, key)),
         )
         .await?;
-        // listed, then deleted before the GET (a lifecycle rule): as if it had not been listed
-        found.extend(
-            rest.into_iter()
-                .zip(fetched)
-                .filter_map(|(key, bytes)| bytes.map(|b| (key, b))),
-        );
-        let mut out = Vec::with_capacity(found.len());
-        for (key, bytes) in found {
+        self.parse_results(keys.into_iter().zip(fetched))
+    }
+
+    /// Parses fetched result objects; `None` bodies (not found) are skipped.
+    fn parse_results(
+        &self,
+        fetched: impl Iterator<Item = (String, Option<Vec<u8>>)>,
+    ) -> Result<Vec<StoredResult>, S3Error> {
+        let mut out = Vec::new();
+        for (key, bytes) in fetched {
+            let Some(bytes) = bytes else {
+                continue;
+            };
             let r: StoredResult = serde_json::from_slice(&bytes).map_err(|e| S3Error::Corrupt {
                 bucket: self.bucket.clone(),
                 key,
