@@ -71,6 +71,49 @@ async fn bucket(s3: &Client, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The id of the unversioned object `bucket`/`key`.
+fn artifact_id(bucket: &str, key: &str) -> portcullis_core::ArtifactId {
+    ArtifactRef::S3(S3ObjectRef {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        version_id: None,
+        etag: None,
+        size: None,
+        sequencer: None,
+    })
+    .artifact_id()
+}
+
+/// A client, fresh index/results/artifacts buckets and a temporary directory.
+struct Buckets {
+    s3: Client,
+    dbb: String,
+    results: String,
+    arts: String,
+    tmp: tempfile::TempDir,
+}
+
+impl Buckets {
+    async fn new() -> Result<Buckets> {
+        let s3 = local_s3_client(&endpoint());
+        let (dbb, results, arts) = (
+            unique("pc-osv"),
+            unique("pc-results"),
+            unique("pc-artifacts"),
+        );
+        for b in [&dbb, &results, &arts] {
+            bucket(&s3, b).await?;
+        }
+        Ok(Buckets {
+            s3,
+            dbb,
+            results,
+            arts,
+            tmp: tempfile::tempdir()?,
+        })
+    }
+}
+
 fn zip_records(out: &Path, files: &[PathBuf]) -> Result<()> {
     std::fs::create_dir_all(out.parent().unwrap())?;
     let mut z = zip::ZipWriter::new(std::fs::File::create(out)?);
@@ -179,16 +222,13 @@ fn vuln_only_policy() -> Result<Policy> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_cache_scan_rescan_end_to_end() -> Result<()> {
-    let s3 = local_s3_client(&endpoint());
-    let (dbb, results, arts) = (
-        unique("pc-osv"),
-        unique("pc-results"),
-        unique("pc-artifacts"),
-    );
-    for b in [&dbb, &results, &arts] {
-        bucket(&s3, b).await?;
-    }
-    let tmp = tempfile::tempdir()?;
+    let Buckets {
+        s3,
+        dbb,
+        results,
+        arts,
+        tmp,
+    } = Buckets::new().await?;
     let src = tmp.path().join("src");
     source_tree(&src, false)?;
 
@@ -369,16 +409,13 @@ fn small_db(built_at: chrono::DateTime<Utc>) -> Result<Database> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_database_is_unscannable_never_clean() -> Result<()> {
-    let s3 = local_s3_client(&endpoint());
-    let (dbb, results, arts) = (
-        unique("pc-osv"),
-        unique("pc-results"),
-        unique("pc-artifacts"),
-    );
-    for b in [&dbb, &results, &arts] {
-        bucket(&s3, b).await?;
-    }
-    let tmp = tempfile::tempdir()?;
+    let Buckets {
+        s3,
+        dbb,
+        results,
+        arts,
+        tmp,
+    } = Buckets::new().await?;
     // GIVEN a 10-day-old index and a policy allowing 24 h
     let bytes = small_db(Utc::now() - chrono::Duration::days(10))?.to_bytes()?;
     let sha = portcullis_vulndb::s3util::sha256_hex(&bytes);
@@ -406,15 +443,7 @@ async fn stale_database_is_unscannable_never_clean() -> Result<()> {
     )
     .await?;
     let store = ResultStore::new(s3.clone(), results.clone());
-    let id = ArtifactRef::S3(S3ObjectRef {
-        bucket: arts.clone(),
-        key: key.into(),
-        version_id: None,
-        etag: None,
-        size: None,
-        sequencer: None,
-    })
-    .artifact_id();
+    let id = artifact_id(&arts, key);
     let stored = store.results(&id).await?;
     let Outcome::Result(result) = &stored[0].outcome else {
         panic!("{:?}", stored[0].outcome)
@@ -448,16 +477,13 @@ async fn stale_database_is_unscannable_never_clean() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_index_fails_the_message_and_stores_no_result() -> Result<()> {
-    let s3 = local_s3_client(&endpoint());
-    let (dbb, results, arts) = (
-        unique("pc-osv"),
-        unique("pc-results"),
-        unique("pc-artifacts"),
-    );
-    for b in [&dbb, &results, &arts] {
-        bucket(&s3, b).await?;
-    }
-    let tmp = tempfile::tempdir()?;
+    let Buckets {
+        s3,
+        dbb,
+        results,
+        arts,
+        tmp,
+    } = Buckets::new().await?;
     let key = "uploads/app/package-lock.json";
     s3.put_object()
         .bucket(&arts)
@@ -481,15 +507,7 @@ async fn missing_index_fails_the_message_and_stores_no_result() -> Result<()> {
     assert!(err.to_string().contains("vulnerability database"), "{err}");
     assert!(matches!(loading.await?, Err(VulnDbError::DbMissing(_))));
     let store = ResultStore::new(s3.clone(), results.clone());
-    let id = ArtifactRef::S3(S3ObjectRef {
-        bucket: arts.clone(),
-        key: key.into(),
-        version_id: None,
-        etag: None,
-        size: None,
-        sequencer: None,
-    })
-    .artifact_id();
+    let id = artifact_id(&arts, key);
     assert!(store.results(&id).await?.is_empty());
     // WHEN the index appears and the message is retried
     let bytes = small_db(Utc::now())?.to_bytes()?;
