@@ -209,19 +209,22 @@ fn ranked_data(data: &TextData) -> Vec<(String, f32)> {
         .iter()
         .map(|(name, entry)| {
             let best = entry
-                .alternates
-                .iter()
-                .chain(entry.headers.iter())
-                .map(|a| a.match_score(data))
-                .fold(entry.original.match_score(data), f32::max);
+                .texts()
+                .map(|t| t.match_score(data))
+                .fold(f32::NEG_INFINITY, f32::max);
             (name.clone(), best)
         })
         .collect();
+    sort_ranked(&mut scores);
+    scores
+}
+
+/// Best first; ties broken by [`tie_key`].
+fn sort_ranked(scores: &mut [(String, f32)]) {
     scores.sort_by(|a, b| {
         b.1.total_cmp(&a.1)
             .then_with(|| tie_key(&a.0).cmp(&tie_key(&b.0)))
     });
-    scores
 }
 
 /// Like [`ranked_data`], but only the licences scoring within `margin` of the best (at least those; others
@@ -236,9 +239,8 @@ fn ranked_near_best(data: &TextData, margin: f32) -> Vec<(String, f32)> {
     let mut texts: Vec<(f32, &String, &TextData)> = store
         .iter()
         .flat_map(|(name, entry)| {
-            std::iter::once(&entry.original)
-                .chain(entry.alternates.iter())
-                .chain(entry.headers.iter())
+            entry
+                .texts()
                 .map(move |t| (t.match_score_bound(data), name, t))
         })
         .collect();
@@ -259,10 +261,7 @@ fn ranked_near_best(data: &TextData, margin: f32) -> Vec<(String, f32)> {
         .filter(|(_, s)| *s >= top - margin)
         .map(|(n, s)| (n.clone(), s))
         .collect();
-    scores.sort_by(|a, b| {
-        b.1.total_cmp(&a.1)
-            .then_with(|| tie_key(&a.0).cmp(&tie_key(&b.0)))
-    });
+    sort_ranked(&mut scores);
     scores
 }
 

@@ -148,12 +148,14 @@ impl LicenseTool {
             errors: Vec::new(),
             buf: Vec::new(),
             headers_seen: std::collections::HashSet::new(),
-            store_ready,
-            store_unusable: false,
+            store: StoreCheck {
+                ready: store_ready,
+                unusable: false,
+            },
         };
         let mut store_unusable = false;
         let result = run_walk(TOOL_NAME, self.version(), source, ctx, visitor, |v, _| {
-            store_unusable = v.store_unusable;
+            store_unusable = v.store.unusable;
             let findings = findings_for(&v.observations, &policy);
             tracing::info!(
                 tool = TOOL_NAME,
@@ -345,10 +347,24 @@ struct LicenseVisitor {
     buf: Vec<u8>,
     /// `(directory, expression)` pairs already observed from source headers.
     headers_seen: std::collections::HashSet<(String, String)>,
-    /// Whether the licence store is usable (waits for its load; see `analyze_with_store`).
-    store_ready: fn() -> bool,
-    /// Set when a text needed the store and it was unusable: the scan fails.
-    store_unusable: bool,
+    /// Whether the licence store could serve the texts that needed it.
+    store: StoreCheck,
+}
+
+/// Asks whether the licence store is usable (waiting for its load; see `analyze_with_store`) and remembers
+/// a "no": the scan then fails.
+struct StoreCheck {
+    ready: fn() -> bool,
+    unusable: bool,
+}
+
+impl StoreCheck {
+    /// Whether the store can serve the text at hand.
+    fn usable(&mut self) -> bool {
+        let ready = (self.ready)();
+        self.unusable |= !ready;
+        ready
+    }
 }
 
 impl LicenseVisitor {
@@ -376,8 +392,7 @@ impl LicenseVisitor {
             if !self.headers_seen.insert((dir.clone(), expression.clone())) {
                 continue;
             }
-            if !(self.store_ready)() {
-                self.store_unusable = true;
+            if !self.store.usable() {
                 return Ok(());
             }
             let mut same_text_ids = detect::expression_aliases(&expression);
@@ -448,8 +463,7 @@ impl Visitor for LicenseVisitor {
         if text.trim().is_empty() {
             return Ok(());
         }
-        if !(self.store_ready)() {
-            self.store_unusable = true;
+        if !self.store.usable() {
             return Ok(());
         }
         let found = detect::detect(&text, self.settings.confidence);
@@ -498,7 +512,7 @@ mod tests {
 
     use std::sync::Arc;
 
-    use portcullis_core::model::{ArtifactRef, LocalFileRef, ToolErrorKind, ToolStatus};
+    use portcullis_core::model::{ToolErrorKind, ToolStatus};
     use portcullis_core::{LocalFile, Policy, ToolConfiguration, ToolContext};
 
     use super::LicenseTool;
@@ -511,14 +525,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, body).unwrap();
-        let ctx = ToolContext::new(
-            ArtifactRef::Local(LocalFileRef {
-                path: path.display().to_string(),
-                size: None,
-            }),
-            Arc::new(Policy::default_policy()),
-            None,
-        );
+        let ctx = ToolContext::for_local_file(&path, Arc::new(Policy::default_policy()));
         let config = ToolConfiguration {
             enabled: true,
             settings: serde_json::Value::Null,

@@ -3,8 +3,9 @@
 //! store the result with `If-None-Match`), with [`CachedVulnTool`] as the tool. That tool asks the
 //! [`DbCache`] for the current database on every scan (an in-memory hit, or one HEAD at most every check
 //! interval) and delegates to `portcullis_vuln::tool::analyze_with_database`, which walks the artifact
-//! while the database loads, receives the policy through the `ToolContext` and adds an unscannable `tool_input_unavailable` finding when the database is older than
-//! `vulnerabilities.max_db_age_hours`, so a stale database never yields CLEAN.
+//! while the database loads, receives the policy through the `ToolContext` and adds an unscannable
+//! `tool_input_unavailable` finding when the database is older than `vulnerabilities.max_db_age_hours`,
+//! so a stale database never yields CLEAN.
 
 use std::sync::Arc;
 

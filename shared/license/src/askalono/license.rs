@@ -190,9 +190,6 @@ impl TextData {
         &self.lines_normalized[self.lines_view.0..self.lines_view.1]
     }
 
-    /// Compare this `TextData` with another, returning a similarity score.
-    ///
-    /// This is what's used during analysis to rank licenses.
     /// portcullis: the best [`TextData::match_score`] this text can reach against `other`, from the two
     /// n-gram counts alone (a Dice coefficient: matches ≤ the smaller count).
     pub fn match_score_bound(&self, other: &Self) -> f32 {
@@ -203,6 +200,9 @@ impl TextData {
         (2.0 * a.min(b) as f32) / ((a + b) as f32)
     }
 
+    /// Compare this `TextData` with another, returning a similarity score.
+    ///
+    /// This is what's used during analysis to rank licenses.
     pub fn match_score(&self, other: &Self) -> f32 {
         self.match_data.dice(&other.match_data)
     }

@@ -54,6 +54,13 @@ impl LicenseEntry {
             headers: Vec::new(),
         }
     }
+
+    /// portcullis: every text scored as this licence — the original, its alternates, its headers.
+    pub fn texts(&self) -> impl Iterator<Item = &TextData> {
+        std::iter::once(&self.original)
+            .chain(self.alternates.iter())
+            .chain(self.headers.iter())
+    }
 }
 
 /// A representation of a collection of known licenses.
