@@ -151,6 +151,18 @@ impl ToolContext {
             walk,
         }
     }
+
+    /// A context for the local file `path` under `policy`, without a deadline (tests, benches).
+    pub fn for_local_file(path: &Path, policy: Arc<Policy>) -> ToolContext {
+        ToolContext::new(
+            ArtifactRef::Local(crate::model::LocalFileRef {
+                path: path.display().to_string(),
+                size: None,
+            }),
+            policy,
+            None,
+        )
+    }
 }
 
 /// A security tool: one plugin, run by the tool manager (CLI) or by its own Lambda function.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use portcullis_core::model::{ArtifactRef, FindingDetail, LicenseSource, LocalFileRef};
+use portcullis_core::model::{FindingDetail, LicenseSource};
 use portcullis_core::{LocalFile, Policy, ToolConfiguration, ToolContext};
 use portcullis_license::LicenseTool;
 
@@ -18,13 +18,9 @@ fn main() -> anyhow::Result<()> {
     let path = std::env::args()
         .nth(1)
         .context("usage: bench_license <artifact>")?;
-    let ctx = ToolContext::new(
-        ArtifactRef::Local(LocalFileRef {
-            path: path.clone(),
-            size: None,
-        }),
+    let ctx = ToolContext::for_local_file(
+        std::path::Path::new(&path),
         Arc::new(Policy::default_policy()),
-        None,
     );
     let config = ToolConfiguration {
         enabled: true,

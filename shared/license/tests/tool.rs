@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use portcullis_core::model::{
-    ArtifactRef, FindingDetail, LicenseRule, LicenseSource, LocalFileRef, ToolErrorKind,
-    ToolResult, ToolStatus, UnscannableReason,
+    FindingDetail, LicenseRule, LicenseSource, ToolErrorKind, ToolResult, ToolStatus,
+    UnscannableReason,
 };
 use portcullis_core::{LocalFile, Policy, SecurityTool, ToolConfiguration, ToolContext};
 use portcullis_license::LicenseTool;
@@ -79,14 +79,7 @@ fn artifact() -> Vec<u8> {
 }
 
 fn ctx_for(path: &std::path::Path, policy: Policy) -> ToolContext {
-    ToolContext::new(
-        ArtifactRef::Local(LocalFileRef {
-            path: path.display().to_string(),
-            size: None,
-        }),
-        Arc::new(policy),
-        None,
-    )
+    ToolContext::for_local_file(path, Arc::new(policy))
 }
 
 fn null() -> ToolConfiguration {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use portcullis_core::model::{ArtifactRef, FindingDetail, LocalFileRef};
+use portcullis_core::model::FindingDetail;
 use portcullis_core::{LocalFile, Policy, ToolConfiguration, ToolContext};
 use portcullis_secrets::SecretTool;
 
@@ -23,13 +23,9 @@ fn main() -> anyhow::Result<()> {
         Some(rules) => SecretTool::with_user_rules(&std::fs::read_to_string(&rules)?)?,
         None => SecretTool::new()?,
     };
-    let ctx = ToolContext::new(
-        ArtifactRef::Local(LocalFileRef {
-            path: path.clone(),
-            size: None,
-        }),
+    let ctx = ToolContext::for_local_file(
+        std::path::Path::new(&path),
         Arc::new(Policy::default_policy()),
-        None,
     );
     let config = ToolConfiguration {
         enabled: true,

@@ -7,8 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use portcullis_core::model::{
-    ArtifactRef, FindingDetail, LocalFileRef, ToolErrorKind, ToolResult, ToolStatus,
-    UnscannableReason,
+    FindingDetail, ToolErrorKind, ToolResult, ToolStatus, UnscannableReason,
 };
 use portcullis_core::{LocalFile, Policy, SecurityTool, ToolConfiguration, ToolContext};
 use portcullis_secrets::SecretTool;
@@ -76,14 +75,7 @@ fn sample_artifact() -> Vec<u8> {
 }
 
 fn ctx_for(path: &std::path::Path) -> ToolContext {
-    ToolContext::new(
-        ArtifactRef::Local(LocalFileRef {
-            path: path.display().to_string(),
-            size: None,
-        }),
-        Arc::new(Policy::default_policy()),
-        None,
-    )
+    ToolContext::for_local_file(path, Arc::new(Policy::default_policy()))
 }
 
 fn config(settings: serde_json::Value) -> ToolConfiguration {
