@@ -8,11 +8,13 @@
 //! also contains an exception text is reported as `<licence> WITH <exception>` (word-bigram containment of
 //! the exception in the file).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use rustc_hash::FxHashSet;
+
 use crate::askalono::scan::Scanner;
-use crate::askalono::{Store, TextData};
+use crate::askalono::{PackedException, PackedStore, Store, TextData, hash_words};
 
 /// Default minimum score for a detected text to count as identified.
 pub const DEFAULT_CONFIDENCE: f32 = 0.8;
@@ -20,59 +22,48 @@ pub const DEFAULT_CONFIDENCE: f32 = 0.8;
 /// Largest licence file read for detection.
 pub const MAX_TEXT_BYTES: usize = 512 * 1024;
 
-static STORE: OnceLock<Option<Store>> = OnceLock::new();
+static STORE: OnceLock<Option<PackedStore>> = OnceLock::new();
 
-/// askalono's store of SPDX licence texts, decompressed from the `spdx` crate's cache by `build.rs`.
+/// The packed licence store and exception texts that `build.rs` builds from the `spdx` crate.
 static STORE_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/licence-store.bin"));
 
-/// Threads used to parse the store (a Lambda function has 2 vCPUs from 1,769 MB of memory up).
-const STORE_THREADS: usize = 2;
-
-/// The embedded licence store (loaded once per process; `None` if the embedded bytes are unusable, which
-/// the tool reports as a scan error rather than a clean result).
-pub fn store() -> Option<&'static Store> {
+fn packed() -> Option<&'static PackedStore> {
     STORE
-        .get_or_init(|| {
-            let threads = std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(STORE_THREADS);
-            match Store::from_static_bytes(STORE_BYTES, threads) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    tracing::error!(error = %e, "embedded SPDX licence store failed to load");
-                    None
-                }
+        .get_or_init(|| match PackedStore::from_static_bytes(STORE_BYTES) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(error = %e, "embedded SPDX licence store failed to load");
+                None
             }
         })
         .as_ref()
 }
 
-/// Loads the licence store and the exception texts on a background thread, so that a cold start overlaps
-/// that work with its own set-up (runtime, S3 client, fetching the artifact). Returns at once; the first
-/// caller of [`store`] waits only for what is left.
+/// The embedded licence store (loaded once per process; `None` if the embedded bytes are unusable, which
+/// the tool reports as a scan error rather than a clean result).
+pub fn store() -> Option<&'static Store> {
+    packed().map(|p| &p.store)
+}
+
+/// Loads the licence store on a background thread, so that a cold start overlaps it with its own set-up
+/// (runtime, S3 client, fetching the artifact). Returns at once; the first caller of [`store`] waits only
+/// for what is left. A failed spawn only means the first scan loads it itself.
 pub fn prewarm() {
-    // One thread, the exception texts after the store: on a 2-vCPU function a third busy thread (the store
-    // parses on two) slowed every cold start — 48.5 → 58.8 ms with no licence text to detect, measured.
-    // A failed spawn only means the first scan loads everything itself.
     let _ = std::thread::Builder::new()
         .name("licence-store".into())
         .spawn(|| {
-            store();
-            exceptions();
+            packed();
         });
 }
 
-/// One SPDX exception: its id, its text for whole-text scoring, and its normalized word bigrams.
-struct Exception {
-    id: &'static str,
-    data: TextData,
-    bigrams: HashSet<(String, String)>,
+/// The SPDX exception texts (empty when the store is unusable).
+fn exceptions() -> &'static [PackedException] {
+    packed().map_or(&[], |p| p.exceptions.as_slice())
 }
 
-static EXCEPTIONS: OnceLock<Vec<Exception>> = OnceLock::new();
-
-/// Word bigrams of askalono's normalized lines (the same normalization the licence store uses).
-fn bigrams(data: &TextData) -> HashSet<(String, String)> {
+/// Distinct word-bigram hashes of askalono's normalized lines (the normalization and hash `build.rs` used
+/// for the exception texts).
+fn bigrams(data: &TextData) -> FxHashSet<u64> {
     let words: Vec<&str> = data
         .lines()
         .iter()
@@ -80,22 +71,20 @@ fn bigrams(data: &TextData) -> HashSet<(String, String)> {
         .collect();
     words
         .windows(2)
-        .map(|w| (w[0].to_string(), w[1].to_string()))
+        .map(|w| hash_words(w.iter().copied()))
         .collect()
 }
 
-fn exceptions() -> &'static [Exception] {
-    EXCEPTIONS.get_or_init(|| {
-        spdx::text::EXCEPTION_TEXTS
-            .iter()
-            .filter(|(id, _)| spdx::exception_id(id).is_some())
-            .map(|(id, text)| {
-                let data = TextData::new(text);
-                let bigrams = bigrams(&data);
-                Exception { id, data, bigrams }
-            })
-            .collect()
-    })
+/// How many of `small`'s bigrams (ascending) are also in `big` (ascending).
+fn shared_bigrams(small: &PackedException, big: &PackedException) -> usize {
+    let mut big = big.bigram_hashes().peekable();
+    small
+        .bigram_hashes()
+        .filter(|h| {
+            while big.next_if(|b| b < h).is_some() {}
+            big.peek() == Some(h)
+        })
+        .count()
 }
 
 /// Smallest share of an exception's word bigrams that must appear in a file for the exception to count as
@@ -127,42 +116,33 @@ pub fn contained_exceptions(text: &str) -> Vec<(&'static str, f32)> {
 
 fn contained_exceptions_data(data: &TextData) -> Vec<(&'static str, f32)> {
     let have = bigrams(data);
-    let mut found: Vec<(&'static str, f32, usize)> = exceptions()
+    let mut found: Vec<(&PackedException, f32)> = exceptions()
         .iter()
-        .filter(|e| e.bigrams.len() >= MIN_EXCEPTION_BIGRAMS)
+        .filter(|e| e.bigram_count() >= MIN_EXCEPTION_BIGRAMS)
         .filter_map(|e| {
-            let hit = e.bigrams.iter().filter(|b| have.contains(*b)).count();
-            let share = hit as f32 / e.bigrams.len() as f32;
-            (share >= EXCEPTION_CONTAINMENT).then_some((e.id, share, e.bigrams.len()))
+            let hit = e.bigram_hashes().filter(|b| have.contains(b)).count();
+            let share = hit as f32 / e.bigram_count() as f32;
+            (share >= EXCEPTION_CONTAINMENT).then_some((e, share))
         })
         .collect();
     // Longest (most specific) first, then best share, then id.
     found.sort_by(|a, b| {
-        b.2.cmp(&a.2)
+        b.0.bigram_count()
+            .cmp(&a.0.bigram_count())
             .then_with(|| b.1.total_cmp(&a.1))
-            .then_with(|| a.0.cmp(b.0))
+            .then_with(|| a.0.id.cmp(b.0.id))
     });
-    let mut kept: Vec<(&'static str, f32, usize)> = Vec::new();
+    let mut kept: Vec<(&PackedException, f32)> = Vec::new();
     for f in found {
-        let covered = kept.iter().any(|k| {
-            let (Some(big), Some(small)) = (
-                exceptions().iter().find(|e| e.id == k.0),
-                exceptions().iter().find(|e| e.id == f.0),
-            ) else {
-                return false;
-            };
-            let inside = small
-                .bigrams
-                .iter()
-                .filter(|b| big.bigrams.contains(*b))
-                .count();
-            inside as f32 / small.bigrams.len().max(1) as f32 >= EXCEPTION_CONTAINMENT
+        let covered = kept.iter().any(|(big, _)| {
+            shared_bigrams(f.0, big) as f32 / f.0.bigram_count().max(1) as f32
+                >= EXCEPTION_CONTAINMENT
         });
         if !covered {
             kept.push(f);
         }
     }
-    kept.into_iter().map(|(id, s, _)| (id, s)).collect()
+    kept.into_iter().map(|(e, s)| (e.id, s)).collect()
 }
 
 /// True when `id` is an SPDX exception id.
@@ -443,6 +423,45 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 40, "{checked}");
+    }
+
+    #[test]
+    fn packed_exceptions_are_the_exception_texts_normalized_now() {
+        // GIVEN the exception texts build.rs normalized and hashed at build time
+        let packed = exceptions();
+        let want: Vec<_> = spdx::text::EXCEPTION_TEXTS
+            .iter()
+            .filter(|(id, _)| is_exception(id))
+            .collect();
+        assert_eq!(packed.len(), want.len());
+        assert!(packed.len() > 40, "{}", packed.len());
+        for (e, (id, text)) in packed.iter().zip(want) {
+            // THEN each is the same exception, with the n-grams and word bigrams computed at run time
+            assert_eq!(e.id, *id);
+            let now = TextData::new(text);
+            assert!(e.data.ngram_matches(&now), "{id}: n-grams differ");
+            let mut have: Vec<u64> = bigrams(&now).into_iter().collect();
+            have.sort_unstable();
+            assert_eq!(
+                e.bigram_hashes().collect::<Vec<_>>(),
+                have,
+                "{id}: bigrams differ"
+            );
+        }
+    }
+
+    #[test]
+    fn packed_store_grams_are_sorted_and_distinct() {
+        let store = store().expect("embedded store");
+        let mut texts = 0;
+        for (name, entry) in store.iter() {
+            for t in entry.texts() {
+                let h: Vec<u64> = t.match_data.hashes().collect();
+                assert!(h.windows(2).all(|w| w[0] < w[1]), "{name}");
+                texts += 1;
+            }
+        }
+        assert!(texts > 700, "{texts}");
     }
 
     #[test]

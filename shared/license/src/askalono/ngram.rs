@@ -1,83 +1,163 @@
 // Copyright 2018 Amazon.com, Inc. or its affiliates. All Rights Reserved.
 // SPDX-License-Identifier: Apache-2.0
 
-use std::{
-    cmp::min,
-    collections::{HashMap, VecDeque, hash_map::Iter},
-};
+use std::cmp::{Ordering, min};
 
-/// portcullis: an n-gram; the embedded store's grams borrow from its bytes, a scanned text's are owned.
-pub type Gram = std::borrow::Cow<'static, str>;
-/// portcullis: FxHash instead of SipHash (the keys are licence words, not attacker-chosen in bulk: a
-/// scanned text's grams only ever go into its own map, bounded by the 512 KiB text limit).
-pub type GramMap = HashMap<Gram, u32, rustc_hash::FxBuildHasher>;
+use super::gramhash::hash_words;
+
+/// portcullis: an n-gram set is its grams' hashes ([`super::gramhash`]) in ascending order with their
+/// counts — owned for a scanned text, read in place from the embedded store bytes for a store text (so the
+/// ~435,000 store grams are never parsed or hashed at run time; `build.rs` writes them sorted). The Dice
+/// score is the same as upstream's map-based one: a merge (or, for very different sizes, a binary search)
+/// over the two sorted lists instead of a lookup per gram.
 #[derive(Clone, Debug)]
 pub struct NgramSet {
-    pub(crate) map: GramMap,
+    grams: Grams,
     pub(crate) n: u8,
     pub(crate) size: usize,
+}
+
+#[derive(Clone, Debug)]
+enum Grams {
+    /// Hashes ascending, counts alongside.
+    Owned { hashes: Vec<u64>, counts: Vec<u32> },
+    /// 8 little-endian bytes per hash (ascending), 4 per count.
+    Packed {
+        hashes: &'static [u8],
+        counts: &'static [u8],
+    },
+}
+
+/// A borrowed view of either representation, with random access.
+#[derive(Clone, Copy)]
+enum View<'a> {
+    Owned(&'a [u64], &'a [u32]),
+    Packed(&'a [u8], &'a [u8]),
+}
+
+impl View<'_> {
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            View::Owned(h, _) => h.len(),
+            View::Packed(h, _) => h.len() / 8,
+        }
+    }
+
+    #[inline]
+    fn hash(&self, i: usize) -> u64 {
+        match self {
+            View::Owned(h, _) => h[i],
+            View::Packed(h, _) => u64::from_le_bytes(h[i * 8..i * 8 + 8].try_into().unwrap()),
+        }
+    }
+
+    #[inline]
+    fn count(&self, i: usize) -> u32 {
+        match self {
+            View::Owned(_, c) => c[i],
+            View::Packed(_, c) => u32::from_le_bytes(c[i * 4..i * 4 + 4].try_into().unwrap()),
+        }
+    }
+
+    /// The count of `hash`, 0 when absent (binary search).
+    fn find(&self, hash: u64) -> u32 {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.hash(mid).cmp(&hash) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return self.count(mid),
+            }
+        }
+        0
+    }
 }
 
 impl NgramSet {
     #[inline]
     pub fn new(n: u8) -> Self {
         Self {
-            map: GramMap::default(),
+            grams: Grams::Owned {
+                hashes: Vec::new(),
+                counts: Vec::new(),
+            },
             n,
             size: 0,
         }
     }
 
-    #[inline]
+    /// The n-grams of `s`'s words (split on single spaces, as upstream).
     pub fn from_str(s: &str, n: u8) -> Self {
-        let mut set = Self::new(n);
-        set.analyze(s);
-        set
-    }
-
-    pub fn analyze(&mut self, s: &str) {
-        let words = s.split(' ');
-
-        let mut deque: VecDeque<&str> = VecDeque::with_capacity(self.n as usize);
-        for w in words {
-            deque.push_back(w);
-            if deque.len() == self.n as usize {
-                let gram = {
-                    let mut g = String::with_capacity(
-                        deque.iter().map(|s| s.len()).sum::<usize>() + self.n as usize - 1,
-                    );
-
-                    for (i, s) in deque.iter().enumerate() {
-                        if i > 0 {
-                            g.push(' ');
-                        }
-
-                        g.push_str(s);
-                    }
-
-                    g
-                };
-
-                self.add_gram(gram);
-                deque.pop_front();
+        let mut all: Vec<u64> = Vec::new();
+        if n > 0 {
+            let words: Vec<&str> = s.split(' ').collect();
+            all = words
+                .windows(n as usize)
+                .map(|w| hash_words(w.iter().copied()))
+                .collect();
+        }
+        let size = all.len();
+        all.sort_unstable();
+        let mut hashes: Vec<u64> = Vec::with_capacity(all.len());
+        let mut counts: Vec<u32> = Vec::with_capacity(all.len());
+        for h in all {
+            if hashes.last() == Some(&h) {
+                if let Some(c) = counts.last_mut() {
+                    *c += 1;
+                }
+            } else {
+                hashes.push(h);
+                counts.push(1);
             }
+        }
+        Self {
+            grams: Grams::Owned { hashes, counts },
+            n,
+            size,
         }
     }
 
-    #[inline]
-    fn add_gram(&mut self, gram: String) {
-        let n = self.map.entry(Gram::Owned(gram)).or_insert(0);
-        *n += 1;
-        self.size += 1;
+    /// A store text's grams read in place: `hashes` 8 little-endian bytes per distinct gram in ascending
+    /// order, `counts` 4 bytes each. `None` when the two lengths disagree.
+    pub(crate) fn packed(
+        hashes: &'static [u8],
+        counts: &'static [u8],
+        n: u8,
+        size: usize,
+    ) -> Option<Self> {
+        (hashes.len().is_multiple_of(8)
+            && counts.len().is_multiple_of(4)
+            && hashes.len() / 8 == counts.len() / 4)
+            .then_some(Self {
+                grams: Grams::Packed { hashes, counts },
+                n,
+                size,
+            })
+    }
+
+    fn view(&self) -> View<'_> {
+        match &self.grams {
+            Grams::Owned { hashes, counts } => View::Owned(hashes, counts),
+            Grams::Packed { hashes, counts } => View::Packed(hashes, counts),
+        }
+    }
+
+    /// The number of distinct grams.
+    pub fn distinct(&self) -> usize {
+        self.view().len()
+    }
+
+    /// The distinct grams' hashes, ascending.
+    pub fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
+        let v = self.view();
+        (0..v.len()).map(move |i| v.hash(i))
     }
 
     #[inline]
     pub fn get(&self, gram: &str) -> u32 {
-        if let Some(count) = self.map.get(gram) {
-            *count
-        } else {
-            0
-        }
+        self.view().find(hash_words([gram]))
     }
 
     #[inline]
@@ -103,16 +183,28 @@ impl NgramSet {
             return 0f32;
         }
 
-        // choose the smaller map to iterate
-        let (x, y) = if self.len() < other.len() {
-            (self, other)
+        let (a, b) = (self.view(), other.view());
+        let (x, y) = if a.len() < b.len() { (a, b) } else { (b, a) };
+        let mut matches: u64 = 0;
+        // A binary search per gram of the smaller set when that is cheaper than walking both.
+        let log = (usize::BITS - y.len().leading_zeros()) as usize;
+        if x.len().saturating_mul(log) < x.len() + y.len() {
+            for i in 0..x.len() {
+                matches += u64::from(min(x.count(i), y.find(x.hash(i))));
+            }
         } else {
-            (other, self)
-        };
-
-        let mut matches = 0;
-        for (gram, count) in x {
-            matches += min(*count, y.get(gram.as_ref()));
+            let (mut i, mut j) = (0, 0);
+            while i < x.len() && j < y.len() {
+                match x.hash(i).cmp(&y.hash(j)) {
+                    Ordering::Less => i += 1,
+                    Ordering::Greater => j += 1,
+                    Ordering::Equal => {
+                        matches += u64::from(min(x.count(i), y.count(j)));
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
         }
 
         (2.0 * matches as f32) / ((self.len() + other.len()) as f32)
@@ -121,16 +213,11 @@ impl NgramSet {
 
 impl PartialEq for NgramSet {
     fn eq(&self, other: &Self) -> bool {
-        self.n == other.n && self.size == other.size && self.map == other.map
-    }
-}
-
-impl<'a> IntoIterator for &'a NgramSet {
-    type Item = (&'a Gram, &'a u32);
-    type IntoIter = Iter<'a, Gram, u32>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.map.iter()
+        let (a, b) = (self.view(), other.view());
+        self.n == other.n
+            && self.size == other.size
+            && a.len() == b.len()
+            && (0..a.len()).all(|i| a.hash(i) == b.hash(i) && a.count(i) == b.count(i))
     }
 }
 
@@ -143,6 +230,7 @@ mod tests {
     fn can_construct() {
         let set = NgramSet::new(2);
         assert_eq!(set.size, 0);
+        assert_eq!(set.distinct(), 0);
         assert_eq!(set.n, 2);
     }
 
@@ -174,5 +262,47 @@ mod tests {
         let score = a.dice(&b);
 
         assert_eq!(1f32, score);
+    }
+
+    // portcullis: counts, the merge and the binary-search paths agree with a map-based Dice
+    #[test]
+    fn dice_counts_repeated_grams_like_upstream() {
+        let a = NgramSet::from_str("a b a b a b c", 2);
+        assert_eq!((a.len(), a.distinct()), (6, 3));
+        assert_eq!(
+            (a.get("a b"), a.get("b a"), a.get("b c"), a.get("c d")),
+            (3, 2, 1, 0)
+        );
+        // upstream: matches = Σ min(count) over the smaller map; "a b"×3 vs ×1, "b c"×1 vs ×1
+        let b = NgramSet::from_str("a b c", 2);
+        assert_eq!(a.dice(&b), (2.0 * 2.0) / 8.0);
+        // a long text against a short one takes the binary-search path: "w1 w2", "w2 w3" and "x y" match
+        let long: String = (0..5000).map(|i| format!("w{i} ")).collect::<String>() + "x y";
+        let long = NgramSet::from_str(&long, 2);
+        let short = NgramSet::from_str("w1 w2 w3 x y", 2);
+        assert_eq!(long.dice(&short), (2.0 * 3.0) / ((long.len() + 4) as f32));
+        assert_eq!(long.dice(&short), short.dice(&long));
+    }
+
+    #[test]
+    fn packed_grams_read_like_owned_ones() {
+        let owned = NgramSet::from_str("one two three one two", 2);
+        let hashes: Vec<u8> = owned.hashes().flat_map(u64::to_le_bytes).collect();
+        let counts: Vec<u8> = owned
+            .hashes()
+            .map(|h| owned.view().find(h))
+            .flat_map(u32::to_le_bytes)
+            .collect();
+        let packed = NgramSet::packed(
+            Box::leak(hashes.into_boxed_slice()),
+            Box::leak(counts.into_boxed_slice()),
+            2,
+            owned.len(),
+        )
+        .expect("lengths agree");
+        assert!(packed == owned);
+        assert_eq!(packed.dice(&owned), 1.0);
+        assert_eq!(packed.get("one two"), 2);
+        assert!(NgramSet::packed(&[0; 8], &[0; 8], 2, 1).is_none());
     }
 }

@@ -1,22 +1,12 @@
-//! portcullis: reads the store from the decompressed askalono cache body (the `spdx` crate's
-//! `cache.bin.zstd` after its 13-byte version header, decompressed by `build.rs`), borrowing every n-gram
-//! from the `'static` bytes. The layout is upstream's `Bin` encoding (little-endian):
-//!
-//! ```text
-//! store   = u16 count, count × (string name, entry)
-//! entry   = text original, u16 n × string alias, u16 n × text header, u16 n × text alternate
-//! text    = u16 n × (string gram, u32 count), u8 ngram size, u64 total, u64 view start, u64 view end,
-//!           u16 n × string normalized line, string processed text
-//! string  = u16 len, len bytes of UTF-8
-//! ```
-//!
-//! Entries are found with a walk over the length prefixes (no allocation), then parsed on up to `threads`
-//! threads. Malformed bytes give a [`StoreLoadError`], never a panic.
+//! portcullis: reads the packed licence store that `build.rs` writes (its layout is documented there) in
+//! place from the `'static` bytes: the header (licence names, aliases, one record per text, the exceptions)
+//! is walked once — about 1,500 small records — and every text's n-grams stay where they are, as sorted
+//! hashes and counts that [`NgramSet`] reads directly. Loading no longer depends on the ~435,000 grams; a
+//! scan touches only the texts it scores. Malformed bytes give a [`StoreLoadError`], never a panic.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::ngram::{GramMap, NgramSet};
+use super::ngram::NgramSet;
 use super::{LicenseEntry, Store, TextData};
 
 /// Why the embedded store could not be read.
@@ -28,17 +18,58 @@ pub enum StoreLoadError {
     /// A string is not UTF-8.
     #[error("licence store string at byte {0} is not UTF-8")]
     Utf8(usize),
-    /// Bytes left after the last entry.
+    /// Bytes left after the last section.
     #[error("licence store has {0} trailing bytes")]
     Trailing(usize),
-    /// A parser thread panicked.
-    #[error("licence store parser thread failed")]
-    Thread,
+    /// Not the packed layout `build.rs` writes.
+    #[error("licence store does not start with the packed-store magic")]
+    Magic,
+    /// A text's grams lie outside the gram arrays, or a licence has no original text first.
+    #[error("licence store record at byte {0} is inconsistent")]
+    Record(usize),
+}
+
+/// One SPDX exception text: its id, its n-grams (for whole-text scoring) and its distinct word-bigram
+/// hashes, ascending (8 little-endian bytes each; for containment in a larger text).
+pub struct PackedException {
+    pub id: &'static str,
+    pub data: TextData,
+    pub bigrams: &'static [u8],
+}
+
+impl PackedException {
+    /// The number of distinct word bigrams.
+    pub fn bigram_count(&self) -> usize {
+        self.bigrams.len() / 8
+    }
+
+    /// The distinct word-bigram hashes, ascending.
+    pub fn bigram_hashes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.bigrams
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+    }
+}
+
+/// The licence store and the exception texts, read from one packed file.
+pub struct PackedStore {
+    pub store: Store,
+    pub exceptions: Vec<PackedException>,
 }
 
 struct Reader {
     bytes: &'static [u8],
     pos: usize,
+}
+
+/// A text record before its grams are located: kind, n, size, first gram, distinct grams.
+struct TextRecord {
+    at: usize,
+    kind: u8,
+    n: u8,
+    size: usize,
+    first: usize,
+    distinct: usize,
 }
 
 impl Reader {
@@ -62,16 +93,9 @@ impl Reader {
         Ok(u16::from_le_bytes([b[0], b[1]]) as usize)
     }
 
-    fn u32(&mut self) -> Result<u32, StoreLoadError> {
+    fn u32(&mut self) -> Result<usize, StoreLoadError> {
         let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn u64(&mut self) -> Result<usize, StoreLoadError> {
-        let b = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a) as usize)
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
     }
 
     fn str(&mut self) -> Result<&'static str, StoreLoadError> {
@@ -80,137 +104,135 @@ impl Reader {
         std::str::from_utf8(self.take(n)?).map_err(|_| StoreLoadError::Utf8(at))
     }
 
-    fn skip_str(&mut self) -> Result<(), StoreLoadError> {
-        let n = self.u16()?;
-        self.take(n).map(|_| ())
-    }
-
-    fn skip_text(&mut self) -> Result<(), StoreLoadError> {
-        for _ in 0..self.u16()? {
-            self.skip_str()?;
-            self.take(4)?;
-        }
-        self.take(1 + 8 + 8 + 8)?;
-        for _ in 0..self.u16()? {
-            self.skip_str()?;
-        }
-        self.skip_str()
-    }
-
-    fn skip_entry(&mut self) -> Result<(), StoreLoadError> {
-        self.skip_str()?; // name
-        self.skip_text()?;
-        for _ in 0..self.u16()? {
-            self.skip_str()?;
-        }
-        for _ in 0..2 {
-            for _ in 0..self.u16()? {
-                self.skip_text()?;
-            }
-        }
-        Ok(())
-    }
-
-    fn text(&mut self) -> Result<TextData, StoreLoadError> {
-        let grams = self.u16()?;
-        let mut map = GramMap::with_capacity_and_hasher(grams, Default::default());
-        for _ in 0..grams {
-            let gram = self.str()?;
-            let count = self.u32()?;
-            map.insert(Cow::Borrowed(gram), count);
-        }
-        let n = self.u8()?;
-        let size = self.u64()?;
-        let lines_view = (self.u64()?, self.u64()?);
-        let lines = self.u16()?;
-        let mut lines_normalized = Vec::with_capacity(lines);
-        for _ in 0..lines {
-            lines_normalized.push(self.str()?.to_string());
-        }
-        let text_processed = self.str()?.to_string();
-        Ok(TextData {
-            match_data: NgramSet { map, n, size },
-            lines_view,
-            lines_normalized,
-            text_processed,
+    fn text(&mut self) -> Result<TextRecord, StoreLoadError> {
+        Ok(TextRecord {
+            at: self.pos,
+            kind: self.u8()?,
+            n: self.u8()?,
+            size: self.u32()?,
+            first: self.u32()?,
+            distinct: self.u32()?,
         })
-    }
-
-    fn entry(&mut self) -> Result<(String, LicenseEntry), StoreLoadError> {
-        let name = self.str()?.to_string();
-        let original = self.text()?;
-        let mut aliases = Vec::new();
-        for _ in 0..self.u16()? {
-            aliases.push(self.str()?.to_string());
-        }
-        let mut headers = Vec::new();
-        for _ in 0..self.u16()? {
-            headers.push(self.text()?);
-        }
-        let mut alternates = Vec::new();
-        for _ in 0..self.u16()? {
-            alternates.push(self.text()?);
-        }
-        Ok((
-            name,
-            LicenseEntry {
-                original,
-                aliases,
-                headers,
-                alternates,
-            },
-        ))
     }
 }
 
-impl Store {
-    /// Reads a store from decompressed cache bytes, parsing its entries on up to `threads` threads.
-    pub fn from_static_bytes(
-        bytes: &'static [u8],
-        threads: usize,
-    ) -> Result<Store, StoreLoadError> {
+/// The gram arrays, once their position is known.
+struct Grams {
+    total: usize,
+    hashes: &'static [u8],
+    counts: &'static [u8],
+}
+
+impl Grams {
+    fn text(&self, r: &TextRecord) -> Result<TextData, StoreLoadError> {
+        let end = r
+            .first
+            .checked_add(r.distinct)
+            .filter(|e| *e <= self.total)
+            .ok_or(StoreLoadError::Record(r.at))?;
+        let match_data = NgramSet::packed(
+            &self.hashes[r.first * 8..end * 8],
+            &self.counts[r.first * 4..end * 4],
+            r.n,
+            r.size,
+        )
+        .ok_or(StoreLoadError::Record(r.at))?;
+        // askalono keeps store texts without their text (`TextData::without_text`): only the n-grams score.
+        Ok(TextData {
+            match_data,
+            lines_view: (0, 0),
+            lines_normalized: Vec::new(),
+            text_processed: String::new(),
+        })
+    }
+}
+
+impl PackedStore {
+    /// Reads the packed store from `bytes` (the file `build.rs` writes).
+    pub fn from_static_bytes(bytes: &'static [u8]) -> Result<PackedStore, StoreLoadError> {
         let mut r = Reader { bytes, pos: 0 };
-        let count = r.u16()?;
-        let mut starts = Vec::with_capacity(count + 1);
-        for _ in 0..count {
-            starts.push(r.pos);
-            r.skip_entry()?;
+        if r.take(8).map_err(|_| StoreLoadError::Magic)? != b"PCLSTOR1" {
+            return Err(StoreLoadError::Magic);
         }
-        starts.push(r.pos);
+        let gram_total = r.u32()?;
+        let bigram_total = r.u32()?;
+        let mut licences = Vec::with_capacity(r.u16()?);
+        for _ in 0..licences.capacity() {
+            let at = r.pos;
+            let name = r.str()?;
+            let aliases = (0..r.u16()?)
+                .map(|_| r.str().map(str::to_string))
+                .collect::<Result<Vec<_>, _>>()?;
+            let texts = (0..r.u16()?)
+                .map(|_| r.text())
+                .collect::<Result<Vec<_>, _>>()?;
+            licences.push((at, name, aliases, texts));
+        }
+        let mut exceptions = Vec::with_capacity(r.u16()?);
+        for _ in 0..exceptions.capacity() {
+            let id = r.str()?;
+            let text = r.text()?;
+            let (first, count) = (r.u32()?, r.u32()?);
+            exceptions.push((id, text, first, count));
+        }
+        let grams = Grams {
+            total: gram_total,
+            hashes: r.take(
+                gram_total
+                    .checked_mul(8)
+                    .ok_or(StoreLoadError::Truncated(r.pos))?,
+            )?,
+            counts: r.take(
+                gram_total
+                    .checked_mul(4)
+                    .ok_or(StoreLoadError::Truncated(r.pos))?,
+            )?,
+        };
+        let bigrams = r.take(
+            bigram_total
+                .checked_mul(8)
+                .ok_or(StoreLoadError::Truncated(r.pos))?,
+        )?;
         if r.pos != bytes.len() {
             return Err(StoreLoadError::Trailing(bytes.len() - r.pos));
         }
-        let per = count.div_ceil(threads.max(1)).max(1);
-        let parse = |first: usize| -> Result<Vec<(String, LicenseEntry)>, StoreLoadError> {
-            let last = (first + per).min(count);
-            let mut r = Reader {
-                bytes,
-                pos: starts[first],
+
+        let mut store = HashMap::with_capacity(licences.len());
+        for (at, name, aliases, texts) in licences {
+            let mut texts = texts.iter();
+            let original = match texts.next() {
+                Some(t) if t.kind == 0 => grams.text(t)?,
+                _ => return Err(StoreLoadError::Record(at)),
             };
-            (first..last).map(|_| r.entry()).collect()
-        };
-        let parts: Vec<Result<Vec<_>, StoreLoadError>> = if threads <= 1 || count <= per {
-            vec![parse(0)]
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..count)
-                    .step_by(per)
-                    .map(|first| {
-                        let parse = &parse;
-                        scope.spawn(move || parse(first))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or(Err(StoreLoadError::Thread)))
-                    .collect()
-            })
-        };
-        let mut licenses = HashMap::with_capacity(count);
-        for part in parts {
-            licenses.extend(part?);
+            let mut entry = LicenseEntry::new(original);
+            entry.aliases = aliases;
+            for t in texts {
+                match t.kind {
+                    1 => entry.alternates.push(grams.text(t)?),
+                    2 => entry.headers.push(grams.text(t)?),
+                    _ => return Err(StoreLoadError::Record(t.at)),
+                }
+            }
+            store.insert(name.to_string(), entry);
         }
-        Ok(Store { licenses })
+        let exceptions = exceptions
+            .into_iter()
+            .map(|(id, text, first, count)| {
+                let end = first
+                    .checked_add(count)
+                    .filter(|e| *e <= bigram_total)
+                    .ok_or(StoreLoadError::Record(text.at))?;
+                Ok(PackedException {
+                    id,
+                    data: grams.text(&text)?,
+                    bigrams: &bigrams[first * 8..end * 8],
+                })
+            })
+            .collect::<Result<Vec<_>, StoreLoadError>>()?;
+        Ok(PackedStore {
+            store: Store { licenses: store },
+            exceptions,
+        })
     }
 }
 
@@ -218,32 +240,67 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// A one-licence store: `name`, no aliases, one original text with the given grams, no exceptions.
+    fn one_licence(name: &[u8], grams: &[(u64, u32)], first: u32) -> Vec<u8> {
+        let mut b = b"PCLSTOR1".to_vec();
+        b.extend((grams.len() as u32).to_le_bytes());
+        b.extend(0u32.to_le_bytes());
+        b.extend(1u16.to_le_bytes());
+        b.extend((name.len() as u16).to_le_bytes());
+        b.extend(name);
+        b.extend(0u16.to_le_bytes()); // aliases
+        b.extend(1u16.to_le_bytes()); // texts
+        b.extend([0, 2]); // original, bigrams
+        b.extend((grams.iter().map(|g| g.1).sum::<u32>()).to_le_bytes());
+        b.extend(first.to_le_bytes());
+        b.extend((grams.len() as u32).to_le_bytes());
+        b.extend(0u16.to_le_bytes()); // exceptions
+        b.extend(grams.iter().flat_map(|g| g.0.to_le_bytes()));
+        b.extend(grams.iter().flat_map(|g| g.1.to_le_bytes()));
+        b
+    }
+
+    fn load(b: Vec<u8>) -> Result<PackedStore, StoreLoadError> {
+        PackedStore::from_static_bytes(Box::leak(b.into_boxed_slice()))
+    }
+
+    #[test]
+    fn a_well_formed_store_reads_back() {
+        let s = load(one_licence(b"MIT", &[(1, 2), (5, 1)], 0)).expect("loads");
+        assert_eq!(s.store.len(), 1);
+        let mit = s.store.get_original("MIT").expect("MIT");
+        assert_eq!((mit.match_data.len(), mit.match_data.distinct()), (3, 2));
+        assert!(s.exceptions.is_empty());
+    }
+
     #[test]
     fn malformed_bytes_are_errors_not_panics() {
-        // count 1, then a name that runs past the end
+        assert!(matches!(load(Vec::new()), Err(StoreLoadError::Magic)));
         assert!(matches!(
-            Store::from_static_bytes(&[1, 0, 5, 0, b'a'], 2),
-            Err(StoreLoadError::Truncated(_))
+            load(b"PCLSTOR0xxxxxxxx".to_vec()),
+            Err(StoreLoadError::Magic)
         ));
-        // count 0 then garbage
+        let good = one_licence(b"MIT", &[(1, 2), (5, 1)], 0);
+        // every truncation is an error
+        for cut in 0..good.len() {
+            assert!(load(good[..cut].to_vec()).is_err(), "cut at {cut}");
+        }
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(matches!(load(trailing), Err(StoreLoadError::Trailing(1))));
+        // a text whose grams lie past the arrays
         assert!(matches!(
-            Store::from_static_bytes(&[0, 0, 9], 1),
-            Err(StoreLoadError::Trailing(1))
+            load(one_licence(b"MIT", &[(1, 2)], 1)),
+            Err(StoreLoadError::Record(_))
         ));
-        // a name that is not UTF-8 (entry otherwise complete: empty text, no aliases/headers/alternates)
-        let mut b = vec![1, 0, 1, 0, 0xff];
-        b.extend([0, 0, 2]); // no grams, n = 2
-        b.extend([0u8; 24]); // size, view
-        b.extend([0, 0, 0, 0]); // no lines, empty processed text
-        b.extend([0, 0, 0, 0, 0, 0]); // aliases, headers, alternates
+        // a name that is not UTF-8
         assert!(matches!(
-            Store::from_static_bytes(Box::leak(b.into_boxed_slice()), 1),
-            Err(StoreLoadError::Utf8(4))
+            load(one_licence(&[0xff], &[(1, 1)], 0)),
+            Err(StoreLoadError::Utf8(_))
         ));
-        // empty input
-        assert!(matches!(
-            Store::from_static_bytes(&[], 1),
-            Err(StoreLoadError::Truncated(0))
-        ));
+        // a gram total so large its byte length overflows
+        let mut huge = good.clone();
+        huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(load(huge).is_err());
     }
 }
