@@ -96,12 +96,12 @@ build_pipeline() { # profile
   BIN_DIR="$CARGO_TARGET_DIR/$dir"
 }
 
-# The OSV index of ../shared/data/osv, cached in $PORTCULLIS_CACHE/osv.db and rebuilt when the data is newer.
-# Prints its path.
+# The OSV index of ../shared/data/osv, cached in $PORTCULLIS_CACHE/osv.db and rebuilt when the data is newer
+# or this build cannot open it (another format version). Prints its path.
 ensure_osv_db() { # portcullis-binary
   local db="$PORTCULLIS_CACHE/osv.db" osv
   osv="$(shared_data)/osv"
-  if [[ ! -f $db || $osv -nt $db ]]; then
+  if [[ ! -f $db || $osv -nt $db ]] || ! "$1" db info "$db" >/dev/null 2>&1; then
     log "building the OSV index from $osv"
     "$1" db build --from "$osv" --out "$db" >/dev/null
   fi

@@ -33,7 +33,8 @@ pub fn run(
             Policy::from_document(&p.to_string_lossy(), &t)?
         }
     };
-    let findings = portcullis_vuln::rescan(&packages, &db);
+    let findings = portcullis_vuln::rescan(&packages, &db)
+        .with_context(|| format!("matching against {}", db_path.display()))?;
     let mut after = before.clone();
     if !after.replace_findings("vuln", findings, &policy, chrono::Utc::now()) {
         anyhow::bail!("the chain has no `vuln` result to rescan");

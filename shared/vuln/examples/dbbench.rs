@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         .collect();
     for (eco, name) in &names {
         let mut versions: Vec<String> = Vec::new();
-        for a in db.affected_entries(eco, name) {
+        for a in db.affected_entries(eco, name).unwrap() {
             for r in &a.ranges {
                 for e in &r.events {
                     let v = match e {
@@ -103,7 +103,7 @@ fn main() -> anyhow::Result<()> {
         let mut matches = 0usize;
         for i in 0..n_lookups {
             let (e, n, v) = &queries[i % queries.len()];
-            matches += black_box(db.query_parts(e, n, v)).len();
+            matches += black_box(db.query_parts(e, n, v).unwrap()).len();
         }
         matches
     });
@@ -113,7 +113,7 @@ fn main() -> anyhow::Result<()> {
         let mut matches = 0usize;
         for i in 0..n_lookups {
             let (e, n, v) = &queries[i % queries.len()];
-            matches += black_box(db.query_parts_linear(e, n, v)).len();
+            matches += black_box(db.query_parts_linear(e, n, v).unwrap()).len();
         }
         matches
     });
@@ -124,7 +124,7 @@ fn main() -> anyhow::Result<()> {
     let ((), miss_time) = timed(|| {
         for i in 0..n_lookups {
             let (e, n, v) = &misses[i % misses.len()];
-            black_box(db.query_parts(e, n, v));
+            black_box(db.query_parts(e, n, v).unwrap());
         }
     });
     let rate = |t: f64| n_lookups as f64 / t / 1e6;
@@ -175,7 +175,7 @@ fn main() -> anyhow::Result<()> {
             let mut m = 0usize;
             for i in 0..n {
                 let (e, nm, v) = qs[i % qs.len()];
-                m += black_box(db.query_parts(e, nm, v)).len();
+                m += black_box(db.query_parts(e, nm, v).unwrap()).len();
             }
             m
         });

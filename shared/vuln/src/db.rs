@@ -25,7 +25,7 @@ use crate::osv::{OsvAffected, OsvRecord, OsvSeverity};
 use crate::version::{ParsedVersion, Scheme, canonical_ecosystem, scheme_for};
 
 /// Version of the on-disk format; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"PCVULNDB";
 const HEADER_LEN: usize = 64;
 const FLAG_ZSTD: u32 = 1;
@@ -203,31 +203,185 @@ pub struct Affected {
     pub fixed: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One package of an ecosystem, as written: its affected entries encoded on their own (postcard
+/// `Vec<Affected>`, explicit versions sorted), so that a load reads only the package's name and where its
+/// entries are (format 2).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 struct PackageEntry {
     name: String,
-    affected: Vec<Affected>,
+    #[serde(with = "byte_buf")]
+    affected: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One advisory, as written: its id, and the whole record encoded on its own (postcard [`Advisory`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct AdvisoryEntry {
+    id: String,
+    #[serde(with = "byte_buf")]
+    record: Vec<u8>,
+}
+
+/// What a load decodes of the payload: the metadata, and names and byte ranges borrowed from it — no
+/// advisory record and no affected entry is decoded until a query needs it, and nothing is copied.
+#[derive(Deserialize)]
+struct BodyRef<'a> {
+    metadata: Metadata,
+    #[serde(borrow)]
+    advisories: Vec<AdvisoryEntryRef<'a>>,
+    #[serde(borrow)]
+    ecosystems: Vec<EcosystemEntryRef<'a>>,
+}
+
+#[derive(Deserialize)]
+struct AdvisoryEntryRef<'a> {
+    #[serde(borrow)]
+    id: &'a str,
+    #[serde(borrow)]
+    record: &'a [u8],
+}
+
+#[derive(Deserialize)]
+struct EcosystemEntryRef<'a> {
+    name: String,
+    #[serde(borrow)]
+    packages: Vec<PackageEntryRef<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PackageEntryRef<'a> {
+    #[serde(borrow)]
+    name: &'a str,
+    #[serde(borrow)]
+    affected: &'a [u8],
+}
+
+/// A byte range of the payload.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    /// The range `part` occupies in `whole` (`part` borrowed from it).
+    fn of(whole: &[u8], part: &[u8]) -> Span {
+        let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
+        Span {
+            start,
+            end: start + part.len(),
+        }
+    }
+}
+
+/// A `Vec<u8>` written as serde bytes (postcard: varint length + the bytes), so that a load can borrow it
+/// as `&[u8]` from the payload.
+mod byte_buf {
+    use serde::ser::Serializer;
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 struct EcosystemEntry {
     name: String,
     packages: Vec<PackageEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What a build produces, before it is encoded.
+#[derive(Debug, Clone, PartialEq)]
 struct Body {
     metadata: Metadata,
     advisories: Vec<Advisory>,
     ecosystems: Vec<EcosystemEntry>,
 }
 
+/// The payload as written.
+#[derive(Serialize)]
+struct BodyOut<'a> {
+    metadata: &'a Metadata,
+    advisories: Vec<AdvisoryEntry>,
+    ecosystems: &'a [EcosystemEntry],
+}
+
+impl Body {
+    /// The uncompressed payload.
+    fn encode(&self) -> Result<Vec<u8>, DbError> {
+        let advisories = self
+            .advisories
+            .iter()
+            .map(|a| {
+                Ok(AdvisoryEntry {
+                    id: a.id.clone(),
+                    record: postcard::to_allocvec(a)
+                        .map_err(|e| DbError::Encode(format!("{}: {e}", a.id)))?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        postcard::to_allocvec(&BodyOut {
+            metadata: &self.metadata,
+            advisories,
+            ecosystems: &self.ecosystems,
+        })
+        .map_err(|e| DbError::Encode(e.to_string()))
+    }
+}
+
+/// An advisory of the loaded index: where its record is, decoded on first use.
+struct LazyAdvisory {
+    id: Span,
+    record: Span,
+    decoded: OnceLock<Result<Advisory, String>>,
+}
+
+/// A package of the loaded index: its name and where its entries are.
+struct LoadedPackage {
+    name: String,
+    affected: Span,
+}
+
+struct LoadedEcosystem {
+    name: String,
+    packages: Vec<LoadedPackage>,
+}
+
 struct EcoIndex {
     scheme: Scheme,
     entry: usize,
     names: HashMap<String, u32, FastHash>,
-    /// One lookup index per package, parallel to the ecosystem's packages, built on its first query.
-    lookup: Vec<OnceLock<PackageLookup>>,
+    /// Per package, parallel to the ecosystem's packages: its decoded entries and lookup table, built on
+    /// its first query (or the reason they could not be).
+    prepared: Vec<OnceLock<Result<Prepared, String>>>,
+}
+
+/// A package's affected entries, decoded, with the lookup table over them.
+struct Prepared {
+    entries: Vec<Affected>,
+    lookup: PackageLookup,
+}
+
+impl Prepared {
+    /// Decodes a package's entries (checking that every advisory index is one of the `advisories`) and
+    /// builds its lookup table.
+    fn decode(blob: &[u8], scheme: Scheme, advisories: usize) -> Result<Prepared, String> {
+        let mut entries: Vec<Affected> =
+            postcard::from_bytes(blob).map_err(|e| format!("affected entries: {e}"))?;
+        if let Some(a) = entries.iter().find(|a| a.advisory as usize >= advisories) {
+            return Err(format!(
+                "refers to advisory #{} of {advisories}",
+                a.advisory
+            ));
+        }
+        for a in &mut entries {
+            // Explicit versions are searched by bisection.
+            if !a.versions.is_sorted() {
+                a.versions.sort();
+            }
+        }
+        let lookup = PackageLookup::build(&entries, scheme);
+        Ok(Prepared { entries, lookup })
+    }
 }
 
 /// FxHash-style hasher for the name maps: keys are short package names from the index itself (not chosen
@@ -541,16 +695,20 @@ fn walk_cell(events: &[Event], pts: &[Option<usize>], cell: usize) -> bool {
     affected
 }
 
-/// The loaded index.
+/// The loaded index: the decompressed payload, with the advisories' and packages' byte ranges in it. An
+/// advisory record or a package's entries are decoded on first use (a cold start decodes names only).
 pub struct Database {
-    body: Body,
+    raw: Vec<u8>,
+    metadata: Metadata,
+    advisories: Vec<LazyAdvisory>,
+    ecosystems: Vec<LoadedEcosystem>,
     index: HashMap<String, EcoIndex, FastHash>,
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
-            .field("metadata", &self.body.metadata)
+            .field("metadata", &self.metadata)
             .finish_non_exhaustive()
     }
 }
@@ -1126,7 +1284,11 @@ impl Builder {
         Ok(())
     }
 
-    fn finish(self, sources: &[PathBuf], built_at: DateTime<Utc>) -> (Body, BuildStats) {
+    fn finish(
+        self,
+        sources: &[PathBuf],
+        built_at: DateTime<Utc>,
+    ) -> Result<(Body, BuildStats), DbError> {
         let mut stats = self.stats;
         let mut meta_ecos = BTreeMap::new();
         let mut ecosystems = Vec::new();
@@ -1137,12 +1299,20 @@ impl Builder {
                 affected: names.values().map(|v| v.len() as u64).sum(),
             };
             meta_ecos.insert(eco.clone(), counts);
+            let packages = names
+                .into_iter()
+                .map(|(name, mut affected)| {
+                    for a in &mut affected {
+                        a.versions.sort();
+                    }
+                    let affected = postcard::to_allocvec(&affected)
+                        .map_err(|e| DbError::Encode(format!("{eco}/{name}: {e}")))?;
+                    Ok(PackageEntry { name, affected })
+                })
+                .collect::<Result<Vec<_>, DbError>>()?;
             ecosystems.push(EcosystemEntry {
                 name: eco,
-                packages: names
-                    .into_iter()
-                    .map(|(name, affected)| PackageEntry { name, affected })
-                    .collect(),
+                packages,
             });
         }
         stats.per_ecosystem = meta_ecos.clone();
@@ -1155,14 +1325,14 @@ impl Builder {
             malware_advisories: stats.malware,
             ecosystems: meta_ecos,
         };
-        (
+        Ok((
             Body {
                 metadata,
                 advisories: self.advisories,
                 ecosystems,
             },
             stats,
-        )
+        ))
     }
 }
 
@@ -1217,42 +1387,50 @@ impl Database {
         if b.advisories.is_empty() {
             return Err(DbError::NoRecords(sources.to_vec()));
         }
-        let (body, mut stats) = b.finish(sources, built_at);
-        let db = Database::from_body(body)?;
+        let (body, mut stats) = b.finish(sources, built_at)?;
+        let db = Database::from_raw(body.encode()?)?;
         stats.build_time = started.elapsed();
         Ok((db, stats))
     }
 
-    fn from_body(mut body: Body) -> Result<Database, DbError> {
-        for eco in &mut body.ecosystems {
-            for p in &mut eco.packages {
-                for a in &mut p.affected {
-                    // Explicit versions are searched by bisection.
-                    if !a.versions.is_sorted() {
-                        a.versions.sort();
-                    }
-                }
-            }
+    /// Loads an uncompressed payload: decodes the metadata, the advisory ids and the package names, and
+    /// notes where each record is.
+    fn from_raw(raw: Vec<u8>) -> Result<Database, DbError> {
+        let body: BodyRef<'_> =
+            postcard::from_bytes(&raw).map_err(|e| DbError::Decode(e.to_string()))?;
+        if body.metadata.schema_version != FORMAT_VERSION {
+            return Err(DbError::UnsupportedFormat {
+                found: body.metadata.schema_version,
+                expected: FORMAT_VERSION,
+            });
         }
-        let n_adv = body.advisories.len();
+        let advisories = body
+            .advisories
+            .iter()
+            .map(|a| LazyAdvisory {
+                id: Span::of(&raw, a.id.as_bytes()),
+                record: Span::of(&raw, a.record),
+                decoded: OnceLock::new(),
+            })
+            .collect();
         let mut index =
             HashMap::with_capacity_and_hasher(body.ecosystems.len(), FastHash::default());
-        for (ei, eco) in body.ecosystems.iter().enumerate() {
+        let mut ecosystems = Vec::with_capacity(body.ecosystems.len());
+        for (ei, eco) in body.ecosystems.into_iter().enumerate() {
             let scheme = scheme_for(&eco.name);
             let mut names =
                 HashMap::with_capacity_and_hasher(eco.packages.len(), FastHash::default());
-            let mut lookup = Vec::with_capacity(eco.packages.len());
+            let mut prepared = Vec::with_capacity(eco.packages.len());
+            let mut packages = Vec::with_capacity(eco.packages.len());
             for (pi, p) in eco.packages.iter().enumerate() {
-                if let Some(a) = p.affected.iter().find(|a| a.advisory as usize >= n_adv) {
-                    return Err(DbError::Inconsistent(format!(
-                        "{}/{} refers to advisory #{} of {n_adv}",
-                        eco.name, p.name, a.advisory
-                    )));
-                }
                 let pi = u32::try_from(pi)
                     .map_err(|_| DbError::Inconsistent("too many packages".to_string()))?;
-                names.insert(p.name.clone(), pi);
-                lookup.push(OnceLock::new());
+                names.insert(p.name.to_string(), pi);
+                prepared.push(OnceLock::new());
+                packages.push(LoadedPackage {
+                    name: p.name.to_string(),
+                    affected: Span::of(&raw, p.affected),
+                });
             }
             index.insert(
                 eco.name.clone(),
@@ -1260,11 +1438,41 @@ impl Database {
                     scheme,
                     entry: ei,
                     names,
-                    lookup,
+                    prepared,
                 },
             );
+            ecosystems.push(LoadedEcosystem {
+                name: eco.name,
+                packages,
+            });
         }
-        Ok(Database { body, index })
+        Ok(Database {
+            metadata: body.metadata,
+            raw,
+            advisories,
+            ecosystems,
+            index,
+        })
+    }
+
+    /// The bytes of `span` (empty if it is not inside the payload: never, spans come from it).
+    fn bytes(&self, span: Span) -> &[u8] {
+        self.raw.get(span.start..span.end).unwrap_or(&[])
+    }
+
+    /// Advisory `i`, decoded on first use.
+    fn advisory_at(&self, i: usize) -> Result<Option<&Advisory>, DbError> {
+        let Some(a) = self.advisories.get(i) else {
+            return Ok(None);
+        };
+        a.decoded
+            .get_or_init(|| {
+                postcard::from_bytes(self.bytes(a.record))
+                    .map_err(|e| format!("advisory #{i}: {e}"))
+            })
+            .as_ref()
+            .map(Some)
+            .map_err(|e| DbError::Inconsistent(e.clone()))
     }
 
     /// How many packages have had their lookup prepared (parsed event versions + table): each is prepared
@@ -1272,81 +1480,125 @@ impl Database {
     pub fn prepared_packages(&self) -> usize {
         self.index
             .values()
-            .map(|ix| ix.lookup.iter().filter(|l| l.get().is_some()).count())
+            .map(|ix| ix.prepared.iter().filter(|l| l.get().is_some()).count())
             .sum()
     }
 
     /// The database's metadata.
     pub fn metadata(&self) -> &Metadata {
-        &self.body.metadata
+        &self.metadata
     }
 
-    /// All advisories.
-    pub fn advisories(&self) -> &[Advisory] {
-        &self.body.advisories
+    /// All advisories (each decoded on first use; an error if one does not decode).
+    pub fn advisories(&self) -> Result<Vec<&Advisory>, DbError> {
+        (0..self.advisories.len())
+            .filter_map(|i| self.advisory_at(i).transpose())
+            .collect()
     }
 
-    /// The advisory with this id, if indexed.
-    pub fn advisory(&self, id: &str) -> Option<&Advisory> {
-        self.body.advisories.iter().find(|a| a.id == id)
+    /// The advisory with this id, if indexed (an error if its record does not decode).
+    pub fn advisory(&self, id: &str) -> Result<Option<&Advisory>, DbError> {
+        match self
+            .advisories
+            .iter()
+            .position(|a| self.bytes(a.id) == id.as_bytes())
+        {
+            Some(i) => self.advisory_at(i),
+            None => Ok(None),
+        }
     }
 
     /// Every (ecosystem, normalized name) in the index, for benchmarks and diagnostics.
     pub fn package_names(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.body.ecosystems.iter().flat_map(|e| {
+        self.ecosystems.iter().flat_map(|e| {
             e.packages
                 .iter()
                 .map(move |p| (e.name.as_str(), p.name.as_str()))
         })
     }
 
-    /// The affected entries indexed for a package (any version).
-    pub fn affected_entries(&self, ecosystem: &str, name: &str) -> &[Affected] {
+    /// The affected entries indexed for a package (any version). An error when its entries cannot be
+    /// decoded (a database written by another build with the same format version, or a bug).
+    pub fn affected_entries(&self, ecosystem: &str, name: &str) -> Result<&[Affected], DbError> {
         let eco = canonical_ecosystem(ecosystem);
         let Some(ix) = self.index.get(eco) else {
-            return &[];
+            return Ok(&[]);
         };
-        self.entries_of(ix, &normalize_name_canonical(eco, name))
+        let name = normalize_name_canonical(eco, name);
+        let Some(&pi) = ix.names.get(name.as_ref()) else {
+            return Ok(&[]);
+        };
+        Ok(self
+            .prepared(eco, ix, pi)?
+            .map_or(&[][..], |p| p.entries.as_slice()))
     }
 
-    fn entries_of(&self, ix: &EcoIndex, normalized_name: &str) -> &[Affected] {
-        let Some(&pi) = ix.names.get(normalized_name) else {
-            return &[];
+    /// Package `pi` of `ix`, decoded and prepared on first use (`None`: no such package).
+    fn prepared<'a>(
+        &'a self,
+        eco: &str,
+        ix: &'a EcoIndex,
+        pi: u32,
+    ) -> Result<Option<&'a Prepared>, DbError> {
+        let (Some(cell), Some(p)) = (
+            ix.prepared.get(pi as usize),
+            self.ecosystems
+                .get(ix.entry)
+                .and_then(|e| e.packages.get(pi as usize)),
+        ) else {
+            return Ok(None);
         };
-        self.body
-            .ecosystems
-            .get(ix.entry)
-            .and_then(|e| e.packages.get(pi as usize))
-            .map(|p| p.affected.as_slice())
-            .unwrap_or(&[])
+        cell.get_or_init(|| {
+            Prepared::decode(self.bytes(p.affected), ix.scheme, self.advisories.len())
+        })
+        .as_ref()
+        .map(Some)
+        .map_err(|e| DbError::Inconsistent(format!("{eco}/{}: {e}", p.name)))
     }
 
     /// Advisories affecting a package version, one [`Match`] per advisory, in index order.
-    pub fn query(&self, package: &PackageRef) -> Vec<Match<'_>> {
+    /// An error when the package's entries cannot be decoded: the caller must not take it for "no match".
+    pub fn query(&self, package: &PackageRef) -> Result<Vec<Match<'_>>, DbError> {
         self.query_parts(&package.ecosystem, &package.name, &package.version)
     }
 
     /// [`Database::query`] on loose parts.
-    pub fn query_parts(&self, ecosystem: &str, name: &str, version: &str) -> Vec<Match<'_>> {
+    pub fn query_parts(
+        &self,
+        ecosystem: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<Vec<Match<'_>>, DbError> {
         self.query_impl(ecosystem, name, version, true)
     }
 
     /// [`Database::query_parts`] evaluating every affected entry's ranges one by one instead of the
     /// per-package lookup table (the reference the table is checked against; slower).
     #[doc(hidden)]
-    pub fn query_parts_linear(&self, ecosystem: &str, name: &str, version: &str) -> Vec<Match<'_>> {
+    pub fn query_parts_linear(
+        &self,
+        ecosystem: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<Vec<Match<'_>>, DbError> {
         self.query_impl(ecosystem, name, version, false)
     }
 
-    fn push_match<'a>(&'a self, out: &mut Vec<Match<'a>>, a: &'a Affected, release: Option<&str>) {
+    fn push_match<'a>(
+        &'a self,
+        out: &mut Vec<Match<'a>>,
+        a: &'a Affected,
+        release: Option<&str>,
+    ) -> Result<(), DbError> {
         if release_wanted(release, a)
-            && let Some(adv) = self.body.advisories.get(a.advisory as usize)
+            && let Some(adv) = self.advisory_at(a.advisory as usize)?
         {
             out.push(Match {
                 advisory: adv,
                 affected: a,
             });
         }
+        Ok(())
     }
 
     fn query_impl(
@@ -1355,7 +1607,7 @@ impl Database {
         name: &str,
         version: &str,
         use_table: bool,
-    ) -> Vec<Match<'_>> {
+    ) -> Result<Vec<Match<'_>>, DbError> {
         let mut out: Vec<Match<'_>> = Vec::new();
         let base = crate::version::base_ecosystem(ecosystem);
         let (eco, ix) = match self.index.get_key_value(base) {
@@ -1364,7 +1616,7 @@ impl Database {
                 let eco = canonical_ecosystem(base);
                 match self.index.get_key_value(eco) {
                     Some((k, ix)) => (k.as_str(), ix),
-                    None => return out,
+                    None => return Ok(out),
                 }
             }
         };
@@ -1374,23 +1626,20 @@ impl Database {
             .filter(|r| !r.is_empty());
         let name = normalize_name_canonical(eco, name);
         let Some(&pi) = ix.names.get(name.as_ref()) else {
-            return out;
+            return Ok(out);
         };
-        let entries = self
-            .body
-            .ecosystems
-            .get(ix.entry)
-            .and_then(|e| e.packages.get(pi as usize))
-            .map(|p| p.affected.as_slice())
-            .unwrap_or(&[]);
+        let Some(Prepared {
+            entries,
+            lookup: prepared,
+        }) = self.prepared(eco, ix, pi)?
+        else {
+            return Ok(out);
+        };
         if entries.is_empty() {
-            return out;
+            return Ok(out);
         }
         let version = version.trim();
-        let prepared = ix
-            .lookup
-            .get(pi as usize)
-            .map(|cell| cell.get_or_init(|| PackageLookup::build(entries, ix.scheme)));
+        let prepared = Some(prepared);
         let table = prepared.filter(|t| use_table && !t.linear);
         match table {
             Some(t) if !version.is_empty() => {
@@ -1412,7 +1661,7 @@ impl Database {
                 if explicit.is_empty() {
                     for &e in in_cell {
                         if let Some(a) = entries.get(e as usize) {
-                            self.push_match(&mut out, a, release);
+                            self.push_match(&mut out, a, release)?;
                         }
                     }
                 } else {
@@ -1422,7 +1671,7 @@ impl Database {
                     all.dedup();
                     for e in all {
                         if let Some(a) = entries.get(e as usize) {
-                            self.push_match(&mut out, a, release);
+                            self.push_match(&mut out, a, release)?;
                         }
                     }
                 }
@@ -1440,7 +1689,7 @@ impl Database {
                         .map_or(&[][..], Vec::as_slice);
                     if a.contains_keyed(keys, ix.scheme, version, &parsed) {
                         last = Some(a.advisory);
-                        self.push_match(&mut out, a, release);
+                        self.push_match(&mut out, a, release)?;
                     }
                 }
             }
@@ -1449,13 +1698,13 @@ impl Database {
             out.sort_by_key(|m| m.affected.advisory);
             out.dedup_by_key(|m| m.affected.advisory);
         }
-        out
+        Ok(out)
     }
 
     /// Encodes the database (header + zstd-compressed postcard payload).
     pub fn to_bytes(&self) -> Result<Vec<u8>, DbError> {
-        let raw = postcard::to_allocvec(&self.body).map_err(|e| DbError::Encode(e.to_string()))?;
-        let payload = zstd::bulk::compress(&raw, 9).map_err(|e| DbError::Encode(e.to_string()))?;
+        let raw = &self.raw;
+        let payload = zstd::bulk::compress(raw, 9).map_err(|e| DbError::Encode(e.to_string()))?;
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -1554,14 +1803,7 @@ impl Database {
                 raw.len()
             )));
         }
-        let body: Body = postcard::from_bytes(&raw).map_err(|e| DbError::Decode(e.to_string()))?;
-        if body.metadata.schema_version != FORMAT_VERSION {
-            return Err(DbError::UnsupportedFormat {
-                found: body.metadata.schema_version,
-                expected: FORMAT_VERSION,
-            });
-        }
-        Database::from_body(body)
+        Database::from_raw(raw.into_owned())
     }
 
     /// Checks the database's age against `max_age` at `now` (`None`: no limit).
@@ -1573,7 +1815,7 @@ impl Database {
         let Some(max) = max_age else {
             return Ok(());
         };
-        let built_at = self.body.metadata.built_at;
+        let built_at = self.metadata.built_at;
         let age = (now - built_at).to_std().unwrap_or(Duration::ZERO);
         if age > max {
             return Err(StaleDatabase {
@@ -1588,5 +1830,115 @@ impl Database {
     /// Checks the database's age against the policy's `max_db_age`, now.
     pub fn check_policy(&self, policy: &VulnerabilityPolicy) -> Result<(), StaleDatabase> {
         self.check_age(policy.max_db_age, Utc::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One PyPI package `pkg` whose encoded entries are `affected`, one advisory.
+    fn body_with(affected: Vec<u8>) -> Body {
+        Body {
+            metadata: Metadata {
+                schema_version: FORMAT_VERSION,
+                built_at: Utc::now(),
+                data_modified: None,
+                sources: Vec::new(),
+                advisories: 1,
+                malware_advisories: 0,
+                ecosystems: BTreeMap::new(),
+            },
+            advisories: vec![Advisory {
+                id: "PYSEC-1".to_string(),
+                aliases: Vec::new(),
+                summary: None,
+                malware: false,
+                severity: Severity::High,
+                cvss_score: None,
+                cvss_vector: None,
+            }],
+            ecosystems: vec![EcosystemEntry {
+                name: "PyPI".to_string(),
+                packages: vec![PackageEntry {
+                    name: "pkg".to_string(),
+                    affected,
+                }],
+            }],
+        }
+    }
+
+    fn body_with_raw(affected: Vec<u8>) -> Vec<u8> {
+        body_with(affected).encode().unwrap()
+    }
+
+    fn entries(advisory: u32) -> Vec<u8> {
+        postcard::to_allocvec(&vec![Affected {
+            advisory,
+            release: None,
+            ranges: Vec::new(),
+            versions: vec!["1.0".to_string()],
+            fixed: Vec::new(),
+        }])
+        .unwrap()
+    }
+
+    #[test]
+    fn entries_are_decoded_on_a_packages_first_query() {
+        let db = Database::from_raw(body_with_raw(entries(0))).unwrap();
+        assert_eq!(db.prepared_packages(), 0);
+        let m = db.query_parts("PyPI", "pkg", "1.0").unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].advisory.id, "PYSEC-1");
+        assert_eq!(db.prepared_packages(), 1);
+        assert!(db.query_parts("PyPI", "pkg", "2.0").unwrap().is_empty());
+    }
+
+    #[test]
+    fn entries_that_do_not_decode_are_an_error_not_no_match() {
+        // GIVEN a package whose encoded entries are garbage (the file checksum cannot catch an encoder bug)
+        let db = Database::from_raw(body_with_raw(vec![0xff; 7])).unwrap();
+        // THEN querying it is an error, every time, and the other packages still answer
+        for _ in 0..2 {
+            assert!(matches!(
+                db.query_parts("PyPI", "pkg", "1.0"),
+                Err(DbError::Inconsistent(_))
+            ));
+        }
+        assert!(db.affected_entries("PyPI", "pkg").is_err());
+        assert!(db.query_parts("PyPI", "other", "1.0").unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_advisory_record_that_does_not_decode_is_an_error_not_no_match() {
+        // GIVEN a payload whose one advisory record is garbage (written as such, checksum and all)
+        let body = body_with(entries(0));
+        let raw = postcard::to_allocvec(&BodyOut {
+            metadata: &body.metadata,
+            advisories: vec![AdvisoryEntry {
+                id: "PYSEC-1".to_string(),
+                record: vec![0xff; 3],
+            }],
+            ecosystems: &body.ecosystems,
+        })
+        .unwrap();
+        // THEN it loads (records are decoded on use) and a query that matches it is an error
+        let db = Database::from_raw(raw).unwrap();
+        assert!(matches!(
+            db.query_parts("PyPI", "pkg", "1.0"),
+            Err(DbError::Inconsistent(_))
+        ));
+        assert!(db.advisory("PYSEC-1").is_err());
+        assert!(db.advisories().is_err());
+        // AND a query that matches nothing still answers
+        assert!(db.query_parts("PyPI", "pkg", "2.0").unwrap().is_empty());
+        assert_eq!(db.advisory("PYSEC-2").unwrap(), None);
+    }
+
+    #[test]
+    fn an_entry_naming_a_missing_advisory_is_an_error() {
+        let db = Database::from_raw(body_with_raw(entries(5))).unwrap();
+        let e = db.query_parts("PyPI", "pkg", "1.0").unwrap_err();
+        assert!(e.to_string().contains("advisory #5 of 1"), "{e}");
     }
 }

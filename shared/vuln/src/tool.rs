@@ -17,7 +17,7 @@ use portcullis_core::tool::{
 };
 use portcullis_inventory::PackageVisitor;
 
-use crate::db::{Database, Match};
+use crate::db::{Database, DbError, Match};
 use crate::version::canonical_ecosystem;
 
 /// Tool name.
@@ -57,8 +57,9 @@ fn matches_on_source(ecosystem: &str) -> bool {
 }
 
 /// The advisories matching one package: by source package name where the ecosystem indexes those, else (or
-/// additionally, when the source name has no entry) by the package's own name.
-pub fn match_package<'a>(db: &'a Database, pkg: &Package) -> Vec<Match<'a>> {
+/// additionally, when the source name has no entry) by the package's own name. An error when the
+/// database cannot answer for the package (its entries do not decode): never "no match".
+pub fn match_package<'a>(db: &'a Database, pkg: &Package) -> Result<Vec<Match<'a>>, DbError> {
     let r = &pkg.package;
     if matches_on_source(&r.ecosystem)
         && let Some(src) = pkg
@@ -66,13 +67,13 @@ pub fn match_package<'a>(db: &'a Database, pkg: &Package) -> Vec<Match<'a>> {
             .as_deref()
             .filter(|s| !s.is_empty() && *s != r.name)
     {
-        let mut out = db.query_parts(&r.ecosystem, src, &r.version);
-        for m in db.query(r) {
+        let mut out = db.query_parts(&r.ecosystem, src, &r.version)?;
+        for m in db.query(r)? {
             if !out.iter().any(|o| o.advisory.id == m.advisory.id) {
                 out.push(m);
             }
         }
-        return out;
+        return Ok(out);
     }
     db.query(r)
 }
@@ -129,14 +130,15 @@ pub fn findings_for(pkg: &Package, matches: &[Match<'_>]) -> Vec<Finding> {
 
 /// Matches a stored SBOM's packages against `db` (the rescan entry point). The caller checks the database's
 /// age ([`Database::check_policy`]) and reports a stale one.
-pub fn rescan(sbom_packages: &[Package], db: &Database) -> Vec<Finding> {
+/// An error when the database cannot answer for one of the packages.
+pub fn rescan(sbom_packages: &[Package], db: &Database) -> Result<Vec<Finding>, DbError> {
     let mut out = Vec::new();
     for p in sbom_packages {
-        out.extend(findings_for(p, &match_package(db, p)));
+        out.extend(findings_for(p, &match_package(db, p)?));
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out.dedup_by(|a, b| a.id == b.id);
-    out
+    Ok(out)
 }
 
 fn stale_finding(db: &Database, ctx: &ToolContext) -> Option<Finding> {
@@ -216,13 +218,20 @@ where
     let mut result = walked.map_err(|e| task_error(ctx, e))?;
     result.tool_version = version_for(&db);
     let match_ctx = ctx.clone();
+    let id = ctx.artifact_id.clone();
     tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
         if let Some(inv) = &result.inventory {
             for p in &inv.packages {
-                result
-                    .findings
-                    .extend(findings_for(p, &match_package(&db, p)));
+                let matches = match_package(&db, p).map_err(|e| {
+                    tool_error(
+                        TOOL_NAME,
+                        &id,
+                        ToolErrorKind::Failed,
+                        format!("vulnerability database unreadable: {e}"),
+                    )
+                })?;
+                result.findings.extend(findings_for(p, &matches));
             }
         }
         if let Some(f) = stale_finding(&db, &match_ctx) {
@@ -237,10 +246,10 @@ where
         }
         result.stats.duration_ms += started.elapsed().as_millis() as u64;
         result.normalize();
-        result
+        Ok(result)
     })
     .await
-    .map_err(|e| task_error(ctx, e))
+    .map_err(|e| task_error(ctx, e))?
 }
 
 #[async_trait]

@@ -150,6 +150,7 @@ fn ids(db: &Database, eco: &str, name: &str, version: &str) -> Vec<String> {
         version: version.to_string(),
         purl: None,
     })
+    .unwrap()
     .iter()
     .map(|m| m.advisory.id.clone())
     .collect()
@@ -168,7 +169,7 @@ fn build_counts_and_skips() {
     assert_eq!(m.ecosystems["npm"].advisories, 2);
     assert_eq!(m.ecosystems["Debian"].packages, 1);
     assert_eq!(m.data_modified.as_deref(), Some("2026-01-01T00:00:00Z"));
-    assert!(db.advisory("WITHDRAWN-1").is_none());
+    assert!(db.advisory("WITHDRAWN-1").unwrap().is_none());
 }
 
 #[test]
@@ -246,18 +247,18 @@ fn empty_version_is_affected() {
 #[test]
 fn severity_cvss_and_malware() {
     let (_tmp, db, _) = build_dir();
-    let a = db.advisory("NPM-1").unwrap();
+    let a = db.advisory("NPM-1").unwrap().unwrap();
     assert_eq!(a.cvss_score, Some(9.8));
     assert_eq!(a.severity, Severity::Critical);
-    let p = db.advisory("PY-EPOCH").unwrap();
+    let p = db.advisory("PY-EPOCH").unwrap().unwrap();
     assert_eq!(p.severity, Severity::Medium);
     assert_eq!(p.cvss_score, None);
-    let d = db.advisory("DEB-1").unwrap();
+    let d = db.advisory("DEB-1").unwrap().unwrap();
     assert!(d.cvss_vector.as_deref().unwrap().starts_with("CVSS:4.0/"));
     // v4 base score computed from the vector: 9.3, critical.
     assert_eq!(d.cvss_score, Some(9.3));
     assert_eq!(d.severity, Severity::Critical);
-    let m = db.advisory("MAL-2026-1").unwrap();
+    let m = db.advisory("MAL-2026-1").unwrap().unwrap();
     assert!(m.malware);
     assert_eq!(m.severity, Severity::Critical);
     assert_eq!(a.aliases, ["CVE-NPM-1"]);
@@ -315,7 +316,7 @@ fn file_round_trip() {
     assert_eq!(size, std::fs::metadata(&path).unwrap().len());
     let back = Database::open(&path).unwrap();
     assert_eq!(back.metadata(), db.metadata());
-    assert_eq!(back.advisories(), db.advisories());
+    assert_eq!(back.advisories().unwrap(), db.advisories().unwrap());
     // a load prepares no package's lookup; a query prepares its package's, once
     assert_eq!(back.prepared_packages(), 0);
     assert_eq!(ids(&back, "Debian:12", "openssl", "2.5-1"), ["DEB-1"]);
@@ -588,7 +589,8 @@ fn rescan_matches_sbom_packages_by_source_name() {
             pkg("npm", "left-pad", "1.0.0", None),
         ],
         &db,
-    );
+    )
+    .unwrap();
     assert_eq!(findings.len(), 1, "{findings:#?}");
     assert_eq!(findings[0].layer.as_deref(), Some("sha256:abc"));
     match &findings[0].detail {

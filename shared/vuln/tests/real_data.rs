@@ -38,6 +38,7 @@ fn ids(eco: &str, name: &str, version: &str) -> Vec<String> {
             version: version.to_string(),
             purl: None,
         })
+        .unwrap()
         .iter()
         .map(|m| m.advisory.id.clone())
         .collect();
@@ -207,6 +208,7 @@ fn maven_partial_data() {
     assert!(
         db().0
             .affected_entries("Maven", "org.apache.logging.log4j:log4j-core")
+            .unwrap()
             .is_empty()
     );
     // GHSA-6fpp-rgj9-8rwc: [2.9.0, 2.9.9.2), CVSS 3.1 9.8.
@@ -222,7 +224,7 @@ fn maven_partial_data() {
         "2.9.9.2",
         &["GHSA-6fpp-rgj9-8rwc"],
     );
-    let a = db().0.advisory("GHSA-6fpp-rgj9-8rwc").unwrap();
+    let a = db().0.advisory("GHSA-6fpp-rgj9-8rwc").unwrap().unwrap();
     assert_eq!(a.cvss_score, Some(9.8));
     assert_eq!(a.severity, Severity::Critical);
     // GHSA-f7vh-qwp3-x37m: introduced 0, last_affected 1.2.17 (inclusive).
@@ -231,14 +233,14 @@ fn maven_partial_data() {
 
 #[test]
 fn malware_advisory_flagged() {
-    let a = db().0.advisory("MAL-2023-462").unwrap();
+    let a = db().0.advisory("MAL-2023-462").unwrap().unwrap();
     assert!(a.malware);
     assert_eq!(a.severity, Severity::Critical);
 }
 
 #[test]
 fn every_cvss_vector_in_the_data_is_scored() {
-    let advisories = db().0.advisories();
+    let advisories = db().0.advisories().unwrap();
     let unscored: Vec<(&str, &str)> = advisories
         .iter()
         .filter(|a| a.cvss_score.is_none())
@@ -347,7 +349,7 @@ fn lookup_table_agrees_with_entry_by_entry_evaluation() {
                 .map(|s| s.to_string())
                 .collect();
         let mut releases: Vec<Option<String>> = vec![None];
-        for a in db.affected_entries(eco, name) {
+        for a in db.affected_entries(eco, name).unwrap() {
             if !releases.contains(&a.release) {
                 releases.push(a.release.clone());
             }
@@ -384,8 +386,8 @@ fn lookup_table_agrees_with_entry_by_entry_evaluation() {
                         })
                         .collect()
                 };
-                let fast = key(db.query_parts(&eco_q, name, v));
-                let slow = key(db.query_parts_linear(&eco_q, name, v));
+                let fast = key(db.query_parts(&eco_q, name, v).unwrap());
+                let slow = key(db.query_parts_linear(&eco_q, name, v).unwrap());
                 if fast != slow {
                     mismatches.push(format!("{eco_q} {name} {v:?}: {fast:?} vs {slow:?}"));
                 }
@@ -407,7 +409,7 @@ fn real_withdrawn_prerelease_and_epoch_edge_cases() {
     // Withdrawn records are not indexed: RUSTSEC-2025-0014 (humantime, introduced 0.0.0-0, no fix) and
     // PYSEC-2023-73 (redis, introduced 0) would otherwise match every version.
     for id in ["RUSTSEC-2025-0014", "PYSEC-2023-73", "GO-2024-2730"] {
-        assert!(db.advisory(id).is_none(), "{id} is withdrawn");
+        assert!(db.advisory(id).unwrap().is_none(), "{id} is withdrawn");
     }
     assert_not("crates.io", "humantime", "2.1.0", &["RUSTSEC-2025-0014"]);
     assert_not("PyPI", "redis", "4.5.3", &["PYSEC-2023-73"]);

@@ -40,7 +40,7 @@ use portcullis_core::{
     ArtifactId, ArtifactRef, FindingDetail, Package, Policy, SecurityEvent, SecurityTool,
     ToolChainResult, ToolStatus, UnscannableReason, Verdict,
 };
-use portcullis_vuln::Database;
+use portcullis_vuln::{Database, DbError};
 
 use crate::cache::{CacheConfig, DbCache};
 use crate::error::VulnDbError;
@@ -296,7 +296,12 @@ pub async fn rescan_artifact(
         let Some((before, etag)) = get_chain(&state.s3, &state.bucket, &key).await? else {
             return Ok(outcome(RescanStatus::NoChain));
         };
-        let Some(after) = rematch(&before, &packages, db, &state.policy) else {
+        let rematched =
+            rematch(&before, &packages, db, &state.policy).map_err(|source| VulnDbError::Db {
+                location: "the loaded index".to_string(),
+                source,
+            })?;
+        let Some(after) = rematched else {
             return Ok(outcome(RescanStatus::NoVulnResult));
         };
         let events = new_events(&before, &after);
@@ -360,14 +365,17 @@ pub async fn rescan_artifact(
     })
 }
 
-/// The chain with the `vuln` slot re-matched against `db` (`None`: no `vuln` result to update).
+/// The chain with the `vuln` slot re-matched against `db` (`None`: no `vuln` result to update); an error
+/// when the database cannot answer for a package.
 pub fn rematch(
     before: &ToolChainResult,
     packages: &[Package],
     db: &Arc<Database>,
     policy: &Policy,
-) -> Option<ToolChainResult> {
-    let old = before.results.get(SLOT)?;
+) -> Result<Option<ToolChainResult>, DbError> {
+    let Some(old) = before.results.get(SLOT) else {
+        return Ok(None);
+    };
     let mut findings: Vec<_> = old
         .findings
         .iter()
@@ -377,7 +385,7 @@ pub fn rematch(
         })
         .cloned()
         .collect();
-    findings.extend(portcullis_vuln::rescan(packages, db));
+    findings.extend(portcullis_vuln::rescan(packages, db)?);
     let mut after = before.clone();
     if let Some(r) = after.results.get_mut(SLOT) {
         r.tool_version = portcullis_vuln::VulnTool::new(Arc::clone(db)).version();
@@ -393,7 +401,7 @@ pub fn rematch(
         }
     }
     after.replace_findings(SLOT, findings, policy, Utc::now());
-    Some(after)
+    Ok(Some(after))
 }
 
 fn is_stale_finding(reason: UnscannableReason, location: Option<&str>) -> bool {

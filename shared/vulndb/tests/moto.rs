@@ -270,8 +270,8 @@ async fn sync_cache_scan_rescan_end_to_end() -> Result<()> {
     // (the first load into the empty cache directory is one GET without a HEAD; the second get, with a
     // zero check interval, is one HEAD)
     assert_eq!((c.downloads(), c.probes(), c.loads()), (1, 1, 1));
-    assert!(db1.advisory(OLD_ADVISORY).is_some());
-    assert!(db1.advisory(NEW_ADVISORY).is_none());
+    assert!(db1.advisory(OLD_ADVISORY).unwrap().is_some());
+    assert!(db1.advisory(NEW_ADVISORY).unwrap().is_none());
     // a second container on the same /tmp reuses the file
     let c2 = cache(&s3, &dbb, &cache_dir);
     c2.get().await?;
