@@ -1,7 +1,7 @@
 //! Detection of licence *texts* (LICENSE, LICENCE, COPYING, NOTICE, `*license*.txt` …) with the askalono
-//! engine embedded in the `spdx` crate (`detection-inline-cache`): the text is normalized and compared with
-//! every SPDX licence text in the embedded store by bigram similarity (Sørensen–Dice); the best match is
-//! reported with its score as the confidence.
+//! engine (vendored from the `spdx` crate in [`crate::askalono`], its store packed at build time): the text
+//! is normalized and compared with the SPDX licence texts of the embedded store by bigram similarity
+//! (Sørensen–Dice); the best match is reported with its score as the confidence.
 //!
 //! SPDX licence *exceptions* (Classpath-exception-2.0, LLVM-exception …) come from the `spdx` crate's
 //! exception texts: a text that is an exception is identified as that exception id, and a licence text that
