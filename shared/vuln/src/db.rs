@@ -335,10 +335,12 @@ struct LazyAdvisory {
     decoded: OnceLock<Result<Advisory, String>>,
 }
 
-/// A package of the loaded index: its name and where its entries are.
+/// A package of the loaded index: where its name and its entries are, and the entries decoded with their
+/// lookup table, built on its first query (or the reason they could not be).
 struct LoadedPackage {
-    name: String,
+    name: Span,
     affected: Span,
+    prepared: OnceLock<Result<Prepared, String>>,
 }
 
 struct LoadedEcosystem {
@@ -350,9 +352,6 @@ struct EcoIndex {
     scheme: Scheme,
     entry: usize,
     names: HashMap<String, u32, FastHash>,
-    /// Per package, parallel to the ecosystem's packages: its decoded entries and lookup table, built on
-    /// its first query (or the reason they could not be).
-    prepared: Vec<OnceLock<Result<Prepared, String>>>,
 }
 
 /// A package's affected entries, decoded, with the lookup table over them.
@@ -1420,16 +1419,15 @@ impl Database {
             let scheme = scheme_for(&eco.name);
             let mut names =
                 HashMap::with_capacity_and_hasher(eco.packages.len(), FastHash::default());
-            let mut prepared = Vec::with_capacity(eco.packages.len());
             let mut packages = Vec::with_capacity(eco.packages.len());
             for (pi, p) in eco.packages.iter().enumerate() {
                 let pi = u32::try_from(pi)
                     .map_err(|_| DbError::Inconsistent("too many packages".to_string()))?;
                 names.insert(p.name.to_string(), pi);
-                prepared.push(OnceLock::new());
                 packages.push(LoadedPackage {
-                    name: p.name.to_string(),
+                    name: Span::of(&raw, p.name.as_bytes()),
                     affected: Span::of(&raw, p.affected),
+                    prepared: OnceLock::new(),
                 });
             }
             index.insert(
@@ -1438,7 +1436,6 @@ impl Database {
                     scheme,
                     entry: ei,
                     names,
-                    prepared,
                 },
             );
             ecosystems.push(LoadedEcosystem {
@@ -1460,6 +1457,11 @@ impl Database {
         self.raw.get(span.start..span.end).unwrap_or(&[])
     }
 
+    /// The string at `span` (a `&str` the load decoded, so UTF-8).
+    fn text(&self, span: Span) -> &str {
+        std::str::from_utf8(self.bytes(span)).unwrap_or("")
+    }
+
     /// Advisory `i`, decoded on first use.
     fn advisory_at(&self, i: usize) -> Result<Option<&Advisory>, DbError> {
         let Some(a) = self.advisories.get(i) else {
@@ -1478,10 +1480,11 @@ impl Database {
     /// How many packages have had their lookup prepared (parsed event versions + table): each is prepared
     /// on its first query, none at load.
     pub fn prepared_packages(&self) -> usize {
-        self.index
-            .values()
-            .map(|ix| ix.prepared.iter().filter(|l| l.get().is_some()).count())
-            .sum()
+        self.ecosystems
+            .iter()
+            .flat_map(|e| &e.packages)
+            .filter(|p| p.prepared.get().is_some())
+            .count()
     }
 
     /// The database's metadata.
@@ -1510,10 +1513,10 @@ impl Database {
 
     /// Every (ecosystem, normalized name) in the index, for benchmarks and diagnostics.
     pub fn package_names(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.ecosystems.iter().flat_map(|e| {
+        self.ecosystems.iter().flat_map(move |e| {
             e.packages
                 .iter()
-                .map(move |p| (e.name.as_str(), p.name.as_str()))
+                .map(move |p| (e.name.as_str(), self.text(p.name)))
         })
     }
 
@@ -1540,20 +1543,20 @@ impl Database {
         ix: &'a EcoIndex,
         pi: u32,
     ) -> Result<Option<&'a Prepared>, DbError> {
-        let (Some(cell), Some(p)) = (
-            ix.prepared.get(pi as usize),
-            self.ecosystems
-                .get(ix.entry)
-                .and_then(|e| e.packages.get(pi as usize)),
-        ) else {
+        let Some(p) = self
+            .ecosystems
+            .get(ix.entry)
+            .and_then(|e| e.packages.get(pi as usize))
+        else {
             return Ok(None);
         };
-        cell.get_or_init(|| {
-            Prepared::decode(self.bytes(p.affected), ix.scheme, self.advisories.len())
-        })
-        .as_ref()
-        .map(Some)
-        .map_err(|e| DbError::Inconsistent(format!("{eco}/{}: {e}", p.name)))
+        p.prepared
+            .get_or_init(|| {
+                Prepared::decode(self.bytes(p.affected), ix.scheme, self.advisories.len())
+            })
+            .as_ref()
+            .map(Some)
+            .map_err(|e| DbError::Inconsistent(format!("{eco}/{}: {e}", self.text(p.name))))
     }
 
     /// Advisories affecting a package version, one [`Match`] per advisory, in index order.
@@ -1628,19 +1631,14 @@ impl Database {
         let Some(&pi) = ix.names.get(name.as_ref()) else {
             return Ok(out);
         };
-        let Some(Prepared {
-            entries,
-            lookup: prepared,
-        }) = self.prepared(eco, ix, pi)?
-        else {
+        let Some(Prepared { entries, lookup }) = self.prepared(eco, ix, pi)? else {
             return Ok(out);
         };
         if entries.is_empty() {
             return Ok(out);
         }
         let version = version.trim();
-        let prepared = Some(prepared);
-        let table = prepared.filter(|t| use_table && !t.linear);
+        let table = (use_table && !lookup.linear).then_some(lookup);
         match table {
             Some(t) if !version.is_empty() => {
                 let parsed = ParsedVersion::parse(ix.scheme, version);
@@ -1684,9 +1682,7 @@ impl Database {
                     if last == Some(a.advisory) || !release_wanted(release, a) {
                         continue;
                     }
-                    let keys = prepared
-                        .and_then(|t| t.keys.get(ei))
-                        .map_or(&[][..], Vec::as_slice);
+                    let keys = lookup.keys.get(ei).map_or(&[][..], Vec::as_slice);
                     if a.contains_keyed(keys, ix.scheme, version, &parsed) {
                         last = Some(a.advisory);
                         self.push_match(&mut out, a, release)?;
