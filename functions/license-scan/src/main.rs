@@ -9,8 +9,6 @@ use portcullis_license::LicenseTool;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     portcullis_aws::init_tracing();
-    // The licence store loads while the runtime and the S3 client start and the first artifact downloads.
-    portcullis_license::detect::prewarm();
     portcullis_aws::scan::run_scan_function(|_policy| {
         Ok::<_, std::convert::Infallible>(Arc::new(LicenseTool::new()) as Arc<dyn SecurityTool>)
     })

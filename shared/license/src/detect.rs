@@ -45,17 +45,6 @@ pub fn store() -> Option<&'static Store> {
     packed().map(|p| &p.store)
 }
 
-/// Loads the licence store on a background thread, so that a cold start overlaps it with its own set-up
-/// (runtime, S3 client, fetching the artifact). Returns at once; the first caller of [`store`] waits only
-/// for what is left. A failed spawn only means the first scan loads it itself.
-pub fn prewarm() {
-    let _ = std::thread::Builder::new()
-        .name("licence-store".into())
-        .spawn(|| {
-            packed();
-        });
-}
-
 /// The SPDX exception texts (empty when the store is unusable).
 fn exceptions() -> &'static [PackedException] {
     packed().map_or(&[], |p| p.exceptions.as_slice())

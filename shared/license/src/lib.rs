@@ -127,10 +127,9 @@ impl LicenseTool {
         self.analyze_with_store(source, config, ctx, || detect::store().is_some())
     }
 
-    /// The scan, with `store_ready` telling whether the licence store is usable. The store is only waited
-    /// for when a text needs it (a licence file, a source header), so an artifact without any does not wait
-    /// for the store's background load at a cold start. If a text needed it and it is unusable, the whole
-    /// scan is a `failed` tool error — never a result that silently lacks the detected licences.
+    /// The scan, with `store_ready` telling whether the licence store is usable. The store is only loaded
+    /// when a text needs it (a licence file, a source header). If a text needed it and it is unusable, the
+    /// whole scan is a `failed` tool error — never a result that silently lacks the detected licences.
     fn analyze_with_store(
         &self,
         source: &dyn ArtifactSource,
@@ -351,8 +350,8 @@ struct LicenseVisitor {
     store: StoreCheck,
 }
 
-/// Asks whether the licence store is usable (waiting for its load; see `analyze_with_store`) and remembers
-/// a "no": the scan then fails.
+/// Asks whether the licence store is usable (loading it on first use; see `analyze_with_store`) and
+/// remembers a "no": the scan then fails.
 struct StoreCheck {
     ready: fn() -> bool,
     unusable: bool,

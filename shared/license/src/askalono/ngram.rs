@@ -3,7 +3,7 @@
 
 use std::cmp::{Ordering, min};
 
-use super::gramhash::hash_words;
+use super::gramhash::{hash_gram, hash_words};
 
 /// portcullis: an n-gram set is its grams' hashes ([`super::gramhash`]) in ascending order with their
 /// counts — owned for a scanned text, read in place from the embedded store bytes for a store text (so the
@@ -157,7 +157,7 @@ impl NgramSet {
 
     #[inline]
     pub fn get(&self, gram: &str) -> u32 {
-        self.view().find(hash_words([gram]))
+        self.view().find(hash_gram(gram))
     }
 
     #[inline]
